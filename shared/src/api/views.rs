@@ -1,0 +1,44 @@
+//! JSON shapes of sessions as clients see them. Pre-filled personal details are never echoed.
+
+use serde_json::{Map, Value, json};
+
+use crate::domain::Session;
+use crate::service::Identity;
+
+pub fn created(app: &Identity, session: &Session) -> Value {
+    json!({
+        "status": "success",
+        "session_id": session.id.to_string(),
+        "identity_url": app.identity_url(session),
+        "expires_at": session.expires_at,
+    })
+}
+
+pub fn session(app: &Identity, session: &Session) -> Value {
+    let status = session.status_at(app.now());
+    let steps: Vec<Value> =
+        session.steps.iter().map(|s| json!({ "name": s.step.as_str(), "status": s.status.as_str() })).collect();
+    let mut view = Map::new();
+    view.insert("session_id".into(), json!(session.id.to_string()));
+    view.insert("reference".into(), json!(session.reference.as_str()));
+    view.insert("status".into(), json!(status.as_str()));
+    view.insert("steps".into(), json!(steps));
+    view.insert("threshold".into(), json!(session.threshold.value()));
+    view.insert("created_at".into(), json!(session.created_at));
+    view.insert("updated_at".into(), json!(session.updated_at));
+    view.insert("expires_at".into(), json!(session.expires_at));
+    view.insert("metadata".into(), json!(session.metadata.entries()));
+    if let Some(url) = app.identity_url(session) {
+        view.insert("identity_url".into(), json!(url));
+    }
+    if let Some(at) = session.cancelled_at {
+        view.insert("cancelled_at".into(), json!(at));
+    }
+    if let Some(min_age) = session.min_age {
+        view.insert("min_age".into(), json!(min_age.years()));
+    }
+    if let Some(locale) = &session.locale {
+        view.insert("locale".into(), json!(locale.as_str()));
+    }
+    Value::Object(view)
+}

@@ -1,0 +1,19 @@
+//! Domain types: once a value is one of these, it is valid.
+
+pub mod dates;
+pub mod ids;
+pub mod request;
+pub mod session;
+pub mod steps;
+pub mod tenant;
+pub mod text;
+pub mod urls;
+
+pub use dates::{BirthDate, ExpiresIn};
+pub use ids::{ApiKey, ApiKeyHash, IdempotencyKey, JourneySecret, KeyMode, SessionId, TenantId};
+pub use request::CreateSessionRequest;
+pub use session::{Cancel, NewSession, Person, Session, SessionStatus, StepState, StepStatus};
+pub use steps::{MinAge, Step, Steps, Threshold};
+pub use tenant::Tenant;
+pub use text::{Locale, Metadata, PersonName, Reference};
+pub use urls::{RedirectUrl, UrlPolicy, WebhookUrl};

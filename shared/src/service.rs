@@ -1,0 +1,251 @@
+//! The session service: what every entry point (Lambda or local server) calls.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::domain::ids::{digest, new_webhook_secret};
+use crate::domain::request::parse_body;
+use crate::domain::urls::parse_origin;
+use crate::domain::{
+    ApiKey, Cancel, CreateSessionRequest, IdempotencyKey, KeyMode, Reference, Session, SessionId, Steps, Tenant,
+    TenantId, Threshold, UrlPolicy, WebhookUrl,
+};
+use crate::error::{Error, ErrorKind, StoreError};
+use crate::ports::{Clock, IdempotencyRecord, Inserted, SessionStore, TenantStore};
+
+/// How long a session's record outlives its journey, so results stay readable.
+pub const SESSION_RETENTION_SECS: i64 = 30 * 24 * 3600;
+
+/// The well-known key of the local server's demo tenant. Only the local server and
+/// `tenant create --demo` use it; it is documented in the README like LocalStack's `test` keys.
+pub const DEMO_API_KEY: &str = "ti_test_local_demo_key_do_not_use_in_production";
+
+/// Whether a create call made a new session or replayed an idempotent one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creation {
+    New,
+    Replayed,
+}
+
+/// How many times a write that lost a race is retried before answering 409.
+const WRITE_ATTEMPTS: usize = 5;
+
+pub struct Identity {
+    sessions: Arc<dyn SessionStore>,
+    tenants: Arc<dyn TenantStore>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+impl Identity {
+    pub fn new(
+        sessions: Arc<dyn SessionStore>,
+        tenants: Arc<dyn TenantStore>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
+        Self { sessions, tenants, clock, settings }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Resolves `Authorization: Bearer <key>` to its tenant.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Tenant, Error> {
+        let key = authorization
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|k| ApiKey::presented(k.trim()))
+            .ok_or_else(Error::unauthorized)?;
+        self.tenants.tenant_by_key(&key.hash()).await?.ok_or_else(Error::unauthorized)
+    }
+
+    pub async fn create_session(
+        &self,
+        tenant: &Tenant,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Result<(Session, Creation), Error> {
+        let now = self.now();
+        let idempotency_key =
+            idempotency_key.map(|k| IdempotencyKey::parse(k).map_err(|r| r.at("Idempotency-Key"))).transpose()?;
+        let value = parse_body(body)?;
+        let new = CreateSessionRequest::from_value(&value, self.settings.url_policy(), now)?.for_tenant(tenant)?;
+        let session = Session::open(SessionId::random(), tenant.id.clone(), new, now);
+        let Some(key) = idempotency_key else {
+            self.sessions.insert_session(&session, None, now).await?;
+            return Ok((session, Creation::New));
+        };
+        // serde_json maps are sorted, so this is a canonical form: key order and spacing don't matter.
+        let request_digest = digest(&value.to_string());
+        let record = IdempotencyRecord {
+            tenant_id: tenant.id.clone(),
+            key_digest: key.digest(),
+            request_digest: request_digest.clone(),
+            session_id: session.id,
+            expires_at: now + IdempotencyRecord::LIFETIME_SECS,
+        };
+        for _ in 0..WRITE_ATTEMPTS {
+            match self.sessions.insert_session(&session, Some(&record), now).await {
+                Ok(Inserted::Created) => return Ok((session, Creation::New)),
+                Ok(Inserted::IdempotencyHit { request_digest: earlier, session_id }) => {
+                    if earlier != request_digest {
+                        return Err(Error::new(
+                            ErrorKind::Conflict,
+                            "idempotency_key_reused",
+                            "this Idempotency-Key was used with a different request body in the last 24 hours",
+                        )
+                        .with_field("Idempotency-Key"));
+                    }
+                    let earlier = self
+                        .sessions
+                        .get_session(session_id)
+                        .await?
+                        .ok_or_else(|| Error::internal("idempotency record points at a missing session"))?;
+                    return Ok((earlier, Creation::Replayed));
+                }
+                // Lost a race with a concurrent request using the same key: read its outcome.
+                Err(StoreError::ConditionFailed) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::ConditionFailed.into())
+    }
+
+    /// A tenant's session. Another tenant's, a malformed id and a purged one all read as not found.
+    pub async fn get_session(&self, tenant: &Tenant, id: &str) -> Result<Session, Error> {
+        let id = SessionId::parse(id).map_err(|_| Error::session_not_found())?;
+        match self.sessions.get_session(id).await? {
+            Some(s) if s.tenant_id == tenant.id && self.now() < s.expires_at + SESSION_RETENTION_SECS => Ok(s),
+            _ => Err(Error::session_not_found()),
+        }
+    }
+
+    /// Cancels a session: no further steps are accepted. Idempotent.
+    pub async fn cancel_session(&self, tenant: &Tenant, id: &str) -> Result<Session, Error> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut session = self.get_session(tenant, id).await?;
+            let read_version = session.version;
+            match session.cancel(self.now()) {
+                Ok(Cancel::AlreadyCancelled) => return Ok(session),
+                Ok(Cancel::Cancelled) => match self.sessions.replace_session(&session, read_version).await {
+                    Ok(()) => return Ok(session),
+                    Err(StoreError::ConditionFailed) => continue,
+                    Err(e) => return Err(e.into()),
+                },
+                Err(status) => {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "session_not_cancellable",
+                        format!("the session is {} and can no longer be cancelled", status.as_str()),
+                    )
+                    .with_field("session_id"));
+                }
+            }
+        }
+        Err(StoreError::ConditionFailed.into())
+    }
+
+    /// A tenant's sessions for one of its references, newest first.
+    pub async fn list_sessions(&self, tenant: &Tenant, reference: &str, limit: usize) -> Result<Vec<Session>, Error> {
+        let reference = Reference::parse(reference).map_err(|r| r.at("reference"))?;
+        let now = self.now();
+        let sessions = self.sessions.sessions_by_reference(&tenant.id, &reference, limit).await?;
+        Ok(sessions.into_iter().filter(|s| now < s.expires_at + SESSION_RETENTION_SECS).collect())
+    }
+
+    /// The journey URL, while the end user can still use it.
+    pub fn identity_url(&self, session: &Session) -> Option<String> {
+        session.is_open_at(self.now()).then(|| self.settings.journey_url(session.journey_secret.expose()))
+    }
+}
+
+/// What an operator gives to create a tenant.
+#[derive(Debug, Clone)]
+pub struct TenantSpec {
+    pub name: String,
+    pub redirect_origins: Vec<String>,
+    pub webhook_url: Option<String>,
+    pub default_steps: Option<Steps>,
+    pub default_threshold: Option<Threshold>,
+    pub mode: KeyMode,
+    /// Use [`DEMO_API_KEY`] instead of a random key (local demos and examples only).
+    pub demo_key: bool,
+}
+
+/// Creates a tenant and its first API key. The key is returned once and stored only as a hash.
+pub async fn create_tenant(
+    tenants: &dyn TenantStore,
+    policy: UrlPolicy,
+    spec: TenantSpec,
+    now: i64,
+) -> Result<(Tenant, ApiKey), Error> {
+    let name = spec.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Error::invalid("invalid_name", "name", "tenant name must be 1 to 100 printable characters"));
+    }
+    if spec.redirect_origins.is_empty() {
+        return Err(Error::invalid("missing_field", "redirect_origins", "at least one redirect origin is required"));
+    }
+    let redirect_origins = spec
+        .redirect_origins
+        .iter()
+        .map(|o| parse_origin(o, policy).map_err(|r| r.at("redirect_origins")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let webhook_url = spec
+        .webhook_url
+        .as_deref()
+        .map(|u| WebhookUrl::parse(u, policy).map_err(|r| r.at("webhook_url")))
+        .transpose()?;
+    let key = if spec.demo_key {
+        ApiKey::presented(DEMO_API_KEY).expect("demo key is well-formed")
+    } else {
+        ApiKey::generate(spec.mode)
+    };
+    let tenant = Tenant {
+        id: TenantId::random(),
+        name: name.to_owned(),
+        redirect_origins,
+        webhook_url,
+        webhook_secret: new_webhook_secret(),
+        default_steps: spec.default_steps.unwrap_or_else(Tenant::standard_steps),
+        default_threshold: spec.default_threshold.unwrap_or(Threshold::DEFAULT),
+        created_at: now,
+    };
+    tenants.insert_tenant(&tenant, &key.hash()).await?;
+    Ok((tenant, key))
+}
+
+/// The local server's demo tenant: the documented demo key, and redirect origins that the
+/// README's examples use.
+pub fn demo_tenant_spec() -> TenantSpec {
+    TenantSpec {
+        name: "Demo tenant".into(),
+        redirect_origins: vec!["https://yourapp.com".into(), "http://localhost:3000".into()],
+        webhook_url: None,
+        default_steps: None,
+        default_threshold: None,
+        mode: KeyMode::Test,
+        demo_key: true,
+    }
+}
+
+/// Makes sure the demo tenant exists; returns it.
+pub async fn ensure_demo_tenant(tenants: &dyn TenantStore, settings: &Settings, now: i64) -> Result<Tenant, Error> {
+    let key = ApiKey::presented(DEMO_API_KEY).expect("demo key is well-formed");
+    if let Some(tenant) = tenants.tenant_by_key(&key.hash()).await? {
+        return Ok(tenant);
+    }
+    match create_tenant(tenants, settings.url_policy(), demo_tenant_spec(), now).await {
+        Ok((tenant, _)) => Ok(tenant),
+        // Created concurrently by another process.
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            tenants.tenant_by_key(&key.hash()).await?.ok_or_else(|| Error::internal("demo tenant vanished"))
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,136 @@
+//! `total-identity`: the one-process local server (embedded storage by default) and the
+//! operator commands (create a tenant, create the DynamoDB table).
+
+mod server;
+mod stores;
+
+use clap::{Args, Parser, Subcommand};
+use shared::domain::{KeyMode, Step, Steps, Threshold};
+use shared::service::{TenantSpec, create_tenant};
+
+use crate::stores::StoreArgs;
+
+#[derive(Parser)]
+#[command(name = "total-identity", version, about = "Total Identity: identity verification you can run yourself")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the local server (the default command).
+    Serve(server::ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Create the DynamoDB table (idempotent).
+    #[command(subcommand)]
+    Table(TableCommand),
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and print its API key. The key is shown once and stored only as a hash.
+    Create(TenantCreateArgs),
+}
+
+#[derive(Subcommand)]
+enum TableCommand {
+    Create {
+        #[arg(long, env = "TI_TABLE", default_value = "total-identity")]
+        table: String,
+    },
+}
+
+#[derive(Args)]
+struct TenantCreateArgs {
+    #[arg(long)]
+    name: String,
+    /// An origin the tenant may redirect to, e.g. https://app.example.com (repeatable).
+    #[arg(long = "redirect-origin", required = true)]
+    redirect_origins: Vec<String>,
+    #[arg(long)]
+    webhook_url: Option<String>,
+    /// Default steps, comma separated (document,liveness,dvs,peps,bank).
+    #[arg(long, value_delimiter = ',')]
+    steps: Vec<String>,
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Issue a live key (`ti_live_`) instead of a test key.
+    #[arg(long)]
+    live: bool,
+    /// Allow http://localhost origins (local development).
+    #[arg(long)]
+    local: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or_else(|| Command::Serve(server::ServeArgs::default())) {
+        Command::Serve(args) => server::run(args).await,
+        Command::Tenant(TenantCommand::Create(args)) => tenant_create(args).await,
+        Command::Table(TableCommand::Create { table }) => stores::create_table(&table).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let steps = if args.steps.is_empty() {
+        None
+    } else {
+        let parsed = args.steps.iter().map(|s| Step::parse(s.trim())).collect::<Result<Vec<_>, _>>();
+        Some(Steps::new(parsed.map_err(|r| r.message)?).map_err(|r| r.message)?)
+    };
+    let threshold = args.threshold.map(Threshold::new).transpose().map_err(|r| r.message)?;
+    let spec = TenantSpec {
+        name: args.name,
+        redirect_origins: args.redirect_origins,
+        webhook_url: args.webhook_url,
+        default_steps: steps,
+        default_threshold: threshold,
+        mode: if args.live { KeyMode::Live } else { KeyMode::Test },
+        demo_key: false,
+    };
+    let policy = if args.local || args.store.is_embedded() {
+        shared::domain::UrlPolicy::AllowHttpLocalhost
+    } else {
+        shared::domain::UrlPolicy::HttpsOnly
+    };
+    let store = args.store.open().await?;
+    let now = chrono_now();
+    let (tenant, key) = create_tenant(&*store.tenants, policy, spec, now).await?;
+    if args.json {
+        let out = serde_json::json!({
+            "tenant_id": tenant.id.as_str(),
+            "name": tenant.name,
+            "api_key": key.expose(),
+            "webhook_secret": tenant.webhook_secret,
+            "redirect_origins": tenant.redirect_origins,
+        });
+        println!("{out}");
+    } else {
+        println!("Created tenant {} ({})", tenant.name, tenant.id);
+        println!("API key:        {}", key.expose());
+        println!("Webhook secret: {}", tenant.webhook_secret);
+        println!("Store the key now: it is kept only as a hash and cannot be shown again.");
+    }
+    Ok(())
+}
+
+fn chrono_now() -> i64 {
+    use shared::ports::Clock;
+    shared::ports::SystemClock.now()
+}
