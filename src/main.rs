@@ -3,6 +3,7 @@
 
 mod server;
 mod stores;
+mod uploads;
 
 use clap::{Args, Parser, Subcommand};
 use shared::domain::{KeyMode, Step, Steps, Threshold};

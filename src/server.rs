@@ -2,17 +2,29 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{get, post};
 use bytes::Bytes;
 use clap::Args;
+use shared::api::journey::{self, JourneyEndpoint};
 use shared::api::{self, MAX_BODY_BYTES};
 use shared::config::{Mode, Settings};
+use shared::objects::local::LocalObjects;
+use shared::pipeline::Pipeline;
+use shared::pipeline::sandbox::SandboxChecks;
 use shared::ports::{Clock, SystemClock};
+use shared::queue::local::{LocalQueue, QueueSettings, run_consumer};
 use shared::service::{DEMO_API_KEY, Identity, ensure_demo_tenant};
 
 use crate::stores::StoreArgs;
+use crate::uploads::{self, Uploads};
+
+/// The step queue's redrive: as the SAM template's (maxReceiveCount 5), with a short
+/// visibility timeout so local retries are quick.
+const STEP_QUEUE: QueueSettings = QueueSettings { visibility_timeout: Duration::from_secs(5), max_receives: 5 };
 
 #[derive(Args, Clone, Debug)]
 pub struct ServeArgs {
@@ -41,26 +53,67 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let stores = args.store.open().await?;
     ensure_demo_tenant(&*stores.tenants, &settings, SystemClock.now()).await?;
     let app = Arc::new(Identity::new(stores.sessions, stores.tenants, Arc::new(SystemClock), settings));
+    let data_dir = &args.store.data_dir;
+    let objects = Arc::new(LocalObjects::new(data_dir.clone(), base.clone(), uploads::local_secret(data_dir)?));
+    let dlq =
+        Arc::new(LocalQueue::new("steps-dlq", QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 }));
+    let queue = Arc::new(LocalQueue::new("steps", STEP_QUEUE).with_dead_letter(dlq));
+    let pipeline = Arc::new(Pipeline::new(
+        app.clone(),
+        objects.clone(),
+        queue.clone(),
+        Arc::new(SandboxChecks),
+        STEP_QUEUE.max_receives,
+    ));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let consumer_pipeline = pipeline.clone();
+    let consumer = tokio::spawn(run_consumer(
+        queue.clone(),
+        10,
+        move |batch| {
+            let pipeline = consumer_pipeline.clone();
+            async move { pipeline.handle_batch(&batch).await }
+        },
+        stopped,
+    ));
 
     println!("Total Identity local server");
     println!("  API:      {base}");
     println!("  API key:  {DEMO_API_KEY}  (demo tenant, test mode)");
-    println!("  Storage:  {}", stores.description);
+    println!("  Storage:  {}; uploads in {}", stores.description, data_dir.join("objects").display());
+    println!("  Checks:   sandbox provider (magic values in the README); steps run on an in-process queue");
     println!("  Try:      curl -s {base}/identity -H 'Authorization: Bearer {DEMO_API_KEY}' \\");
     println!("              -H 'Content-Type: application/json' \\");
     println!("              -d '{{\"reference\":\"cust_00123\",\"redirect_url\":\"https://yourapp.com/verified\"}}'");
     println!("listening on {base}");
 
-    let router = axum::Router::new().fallback(serve_api).with_state(app);
+    let uploads = Arc::new(Uploads { objects, queue });
+    let local = axum::Router::new()
+        .route("/_local/upload", post(uploads::upload))
+        .route("/_local/objects/{*key}", get(uploads::download))
+        // Multipart overhead on top of the largest accepted image.
+        .layer(DefaultBodyLimit::max(shared::artifacts::MAX_BYTES as usize + 64 * 1024))
+        .with_state(uploads);
+    let router = axum::Router::new().fallback(serve_api).with_state(pipeline).merge(local);
     axum::serve(listener, router).with_graceful_shutdown(shutdown()).await?;
+    let _ = stop.send(true);
+    let _ = consumer.await;
     Ok(())
 }
 
-async fn serve_api(State(app): State<Arc<Identity>>, req: http::Request<Body>) -> http::Response<Body> {
+/// Every API route, server-side (API key) and journey-side (journey secret).
+async fn serve_api(State(pipeline): State<Arc<Pipeline>>, req: http::Request<Body>) -> http::Response<Body> {
     let (parts, body) = req.into_parts();
     // Read one byte past the limit so an oversize body is refused, not truncated.
     let response = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
-        Ok(bytes) => api::handle(&app, http::Request::from_parts(parts, bytes)).await,
+        Ok(bytes) => {
+            let req = http::Request::from_parts(parts, bytes);
+            match JourneyEndpoint::route(req.method(), req.uri().path()) {
+                Some(Ok(endpoint)) => journey::handle(&pipeline, endpoint, &req).await,
+                Some(Err(e)) => api::error_response(&e),
+                None => api::handle(pipeline.identity(), req).await,
+            }
+        }
         Err(_) => api::error_response(&api::payload_too_large()),
     };
     response.map(|b: Bytes| Body::from(b))

@@ -2,13 +2,19 @@
 //! (framework-neutral, on `http` types), ports and their adapters.
 
 pub mod api;
+pub mod artifacts;
 pub mod config;
+pub mod decision;
 pub mod domain;
 pub mod error;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod objects;
+pub mod pipeline;
 pub mod ports;
+pub mod queue;
 pub mod service;
+pub mod signing;
 pub mod store;
 #[cfg(feature = "embedded")]
 pub mod testing;

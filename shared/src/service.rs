@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::decision::StepOutcome;
 use crate::domain::ids::{digest, new_webhook_secret};
 use crate::domain::request::parse_body;
 use crate::domain::urls::parse_origin;
 use crate::domain::{
-    ApiKey, Cancel, CreateSessionRequest, IdempotencyKey, KeyMode, Reference, Session, SessionId, Steps, Tenant,
-    TenantId, Threshold, UrlPolicy, WebhookUrl,
+    ApiKey, Cancel, CreateSessionRequest, IdempotencyKey, KeyMode, Progress, Reference, Refusal, Session, SessionId,
+    Step, Steps, Tenant, TenantId, Threshold, UrlPolicy, WebhookUrl,
 };
 use crate::error::{Error, ErrorKind, StoreError};
 use crate::ports::{Clock, IdempotencyRecord, Inserted, SessionStore, TenantStore};
@@ -142,6 +143,83 @@ impl Identity {
                         ErrorKind::Conflict,
                         "session_not_cancellable",
                         format!("the session is {} and can no longer be cancelled", status.as_str()),
+                    )
+                    .with_field("session_id"));
+                }
+            }
+        }
+        Err(StoreError::ConditionFailed.into())
+    }
+
+    /// Records a step's outcome (idempotent). The call whose write completes a submitted
+    /// session returns [`Progress::Finished`]: that is the one aggregation.
+    pub async fn record_outcome(
+        &self,
+        id: SessionId,
+        step: Step,
+        outcome: StepOutcome,
+        source: &str,
+    ) -> Result<(Session, Progress), Error> {
+        self.update(id, |session, now| session.record_outcome(step, outcome.clone(), source, now)).await
+    }
+
+    /// The session a journey URL's secret opens. Unknown secrets read as not found.
+    pub async fn journey_session(&self, secret: &str) -> Result<Session, Error> {
+        let not_found = || Error::new(ErrorKind::NotFound, "journey_not_found", "no such journey").with_field("secret");
+        // Anything not shaped like our 256-bit secrets is refused before a lookup.
+        if secret.len() != 43 || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(not_found());
+        }
+        let session = self.sessions.session_by_journey(&digest(secret)).await?.ok_or_else(not_found)?;
+        if self.now() >= session.expires_at + SESSION_RETENTION_SECS {
+            return Err(not_found());
+        }
+        Ok(session)
+    }
+
+    /// Reads a session for internal work (no tenant check): the pipeline acts on ids it
+    /// received from our own queues and bucket keys.
+    pub async fn load(&self, id: SessionId) -> Result<Option<Session>, Error> {
+        Ok(self.sessions.get_session(id).await?)
+    }
+
+    /// The end user's final submit.
+    pub async fn submit(&self, id: SessionId) -> Result<(Session, Progress), Error> {
+        self.update(id, |session, now| session.submit(now)).await
+    }
+
+    /// Read, change, conditionally write; re-read and retry when another writer won.
+    async fn update(
+        &self,
+        id: SessionId,
+        change: impl Fn(&mut Session, i64) -> Result<Progress, Refusal>,
+    ) -> Result<(Session, Progress), Error> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut session = self.sessions.get_session(id).await?.ok_or_else(Error::session_not_found)?;
+            let read_version = session.version;
+            match change(&mut session, self.now()) {
+                Ok(Progress::Duplicate) => return Ok((session, Progress::Duplicate)),
+                Ok(progress) => match self.sessions.replace_session(&session, read_version).await {
+                    Ok(()) => return Ok((session, progress)),
+                    Err(StoreError::ConditionFailed) => continue,
+                    Err(e) => return Err(e.into()),
+                },
+                Err(Refusal::CapturesMissing) => {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "captures_missing",
+                        "every capture (document, selfie) must be uploaded and processed before submitting",
+                    )
+                    .with_field("steps"));
+                }
+                Err(Refusal::StepNotRequested) => {
+                    return Err(Error::invalid("step_not_requested", "step", "this session did not ask for that step"));
+                }
+                Err(Refusal::Closed(status)) => {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "session_closed",
+                        format!("the session is {} and accepts no more input", status.as_str()),
                     )
                     .with_field("session_id"));
                 }

@@ -1,6 +1,7 @@
 //! The HTTP API on plain `http` types, shared by the Lambda functions and the local server.
 //! Routing, authentication, body limits and the mapping of errors to HTTP all live here.
 
+pub mod journey;
 mod views;
 
 use bytes::Bytes;
@@ -69,7 +70,11 @@ pub async fn handle(app: &Identity, req: Request) -> Response {
 pub async fn handle_only(app: &Identity, req: Request, accept: impl Fn(&Endpoint) -> bool) -> Response {
     let endpoint = match Endpoint::route(req.method(), req.uri().path()) {
         Ok(e) if accept(&e) => e,
-        Ok(_) => return error_response(&Error::new(ErrorKind::NotFound, "route_not_found", "no such endpoint")),
+        Ok(_) => {
+            return error_response(
+                &Error::new(ErrorKind::NotFound, "route_not_found", "no such endpoint").with_field("path"),
+            );
+        }
         Err(e) => return error_response(&e),
     };
     let name = endpoint.name();
@@ -128,7 +133,7 @@ fn header_str<K: header::AsHeaderName>(headers: &HeaderMap, name: K) -> Option<&
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn check_json_body(req: &Request) -> Result<(), Error> {
+pub(crate) fn check_json_body(req: &Request) -> Result<(), Error> {
     let content_type = header_str(req.headers(), header::CONTENT_TYPE).unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     if !essence.eq_ignore_ascii_case("application/json") {
@@ -224,7 +229,7 @@ pub fn error_response(e: &Error) -> Response {
     resp
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut resp = http::Response::new(Bytes::from(body.to_string()));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();

@@ -12,7 +12,7 @@ pub mod urls;
 pub use dates::{BirthDate, ExpiresIn};
 pub use ids::{ApiKey, ApiKeyHash, IdempotencyKey, JourneySecret, KeyMode, SessionId, TenantId};
 pub use request::CreateSessionRequest;
-pub use session::{Cancel, NewSession, Person, Session, SessionStatus, StepState, StepStatus};
+pub use session::{Cancel, NewSession, Person, Progress, Refusal, Session, SessionStatus, StepState, StepStatus};
 pub use steps::{MinAge, Step, Steps, Threshold};
 pub use tenant::Tenant;
 pub use text::{Locale, Metadata, PersonName, Reference};

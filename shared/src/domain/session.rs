@@ -7,6 +7,7 @@ use super::ids::{JourneySecret, SessionId, TenantId};
 use super::steps::{MinAge, Step, Steps, Threshold};
 use super::text::{Locale, Metadata, PersonName, Reference};
 use super::urls::{RedirectUrl, WebhookUrl};
+use crate::decision::{Assessment, StepOutcome, assess};
 
 /// What the store records. `Expired` is never stored: it is derived on read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,10 +60,16 @@ impl StepStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepState {
     pub step: Step,
     pub status: StepStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<StepOutcome>,
+    /// What produced the outcome (an upload's ETag, a queued run): a redelivery of the same
+    /// source is a duplicate, while a retake (a new upload) replaces the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// The details the customer pre-filled about the person.
@@ -108,13 +115,26 @@ pub struct Session {
     pub updated_at: i64,
     pub expires_at: i64,
     pub cancelled_at: Option<i64>,
+    /// When the end user submitted the journey; the session then waits only for its steps.
+    #[serde(default)]
+    pub submitted_at: Option<i64>,
+    #[serde(default)]
+    pub finished_at: Option<i64>,
+    /// Set exactly once, by the write that completes the last step of a submitted session.
+    #[serde(default)]
+    pub assessment: Option<Assessment>,
     /// Bumped on every write; stores only accept a write that names the version it read.
     pub version: u64,
 }
 
 impl Session {
     pub fn open(id: SessionId, tenant_id: TenantId, new: NewSession, now: i64) -> Self {
-        let steps = new.steps.as_slice().iter().map(|&step| StepState { step, status: StepStatus::Pending }).collect();
+        let steps = new
+            .steps
+            .as_slice()
+            .iter()
+            .map(|&step| StepState { step, status: StepStatus::Pending, outcome: None, source: None })
+            .collect();
         Self {
             id,
             tenant_id,
@@ -133,14 +153,19 @@ impl Session {
             updated_at: now,
             expires_at: now + i64::from(new.expires_in),
             cancelled_at: None,
+            submitted_at: None,
+            finished_at: None,
+            assessment: None,
             version: 1,
         }
     }
 
-    /// The status as of `now`: an open session past its expiry reads as expired even if
-    /// the store still holds it as open.
+    /// The status as of `now`: a session the user has not submitted reads as expired past its
+    /// expiry, even if the store still holds it as open.
     pub fn status_at(&self, now: i64) -> SessionStatus {
-        if !self.status.is_terminal() && now >= self.expires_at { SessionStatus::Expired } else { self.status }
+        // A submitted session is past the user's part: it finishes on its steps, not the clock.
+        let open = matches!(self.status, SessionStatus::Created | SessionStatus::InProgress);
+        if open && now >= self.expires_at { SessionStatus::Expired } else { self.status }
     }
 
     /// Whether the end user may still act on this session.
@@ -167,10 +192,90 @@ impl Session {
         }
     }
 
+    /// Records one step's outcome from `source`. The write that completes the last step of a
+    /// submitted session also finishes it, so exactly one write ever aggregates.
+    pub fn record_outcome(
+        &mut self,
+        step: Step,
+        outcome: StepOutcome,
+        source: &str,
+        now: i64,
+    ) -> Result<Progress, Refusal> {
+        let status = self.status_at(now);
+        let submitted = self.submitted_at.is_some();
+        let state = self.steps.iter_mut().find(|s| s.step == step).ok_or(Refusal::StepNotRequested)?;
+        let retake = step.is_capture() && !submitted;
+        if state.source.as_deref() == Some(source) || (state.outcome.is_some() && !retake) {
+            return Ok(Progress::Duplicate);
+        }
+        if status.is_terminal() {
+            return Err(Refusal::Closed(status));
+        }
+        state.status =
+            if matches!(outcome, StepOutcome::Error { .. }) { StepStatus::Error } else { StepStatus::Completed };
+        state.outcome = Some(outcome);
+        state.source = Some(source.to_owned());
+        if self.status == SessionStatus::Created {
+            self.status = SessionStatus::InProgress;
+        }
+        Ok(self.finish_if_ready(now))
+    }
+
+    /// Steps that run from a queue after submission (not from captures) and have no outcome yet.
+    pub fn queued_steps(&self) -> Vec<Step> {
+        self.steps.iter().filter(|s| !s.step.is_capture() && s.outcome.is_none()).map(|s| s.step).collect()
+    }
+
+    /// The end user is done: no more input; the session finishes when its last step lands.
+    pub fn submit(&mut self, now: i64) -> Result<Progress, Refusal> {
+        match self.status_at(now) {
+            SessionStatus::Processing => Ok(Progress::Duplicate),
+            s if s.is_terminal() => Err(Refusal::Closed(s)),
+            _ if self.steps.iter().any(|s| s.step.is_capture() && s.outcome.is_none()) => Err(Refusal::CapturesMissing),
+            _ => {
+                self.status = SessionStatus::Processing;
+                self.submitted_at = Some(now);
+                Ok(self.finish_if_ready(now))
+            }
+        }
+    }
+
+    fn finish_if_ready(&mut self, now: i64) -> Progress {
+        let all_done = self.steps.iter().all(|s| s.outcome.is_some());
+        if self.submitted_at.is_none() || !all_done {
+            self.touch(now);
+            return Progress::Recorded;
+        }
+        let outcomes: Vec<_> = self.steps.iter().filter_map(|s| Some((s.step, s.outcome.clone()?))).collect();
+        self.assessment = Some(assess(&outcomes, self.threshold));
+        self.status = SessionStatus::Finished;
+        self.finished_at = Some(now);
+        self.touch(now);
+        Progress::Finished
+    }
+
     fn touch(&mut self, now: i64) {
         self.updated_at = now;
         self.version += 1;
     }
+}
+
+/// What a recorded outcome or a submission did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Recorded,
+    /// This write aggregated: the session is now finished with its assessment.
+    Finished,
+    /// Already recorded (redelivery); nothing changed.
+    Duplicate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    StepNotRequested,
+    /// A capture step (document, liveness) has no processed upload yet.
+    CapturesMissing,
+    Closed(SessionStatus),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,122 @@
+//! The journey side of the API: what the end user's browser calls, authorised by the
+//! secret in its journey URL (`/j/{secret}/...`), never by an API key.
+
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{Request, Response, check_json_body, error_response, json_response};
+use crate::artifacts::{self, Artifact};
+use crate::domain::request::parse_body;
+use crate::domain::{Session, SessionStatus};
+use crate::error::{Error, ErrorKind};
+use crate::objects::UploadPolicy;
+use crate::pipeline::Pipeline;
+
+/// Presigned uploads live this long (S3 allows up to 15 minutes; a capture takes one or two).
+const UPLOAD_TTL: Duration = Duration::from_secs(10 * 60);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JourneyEndpoint {
+    Session(String),
+    RequestUpload(String),
+    Submit(String),
+}
+
+impl JourneyEndpoint {
+    /// `None` when the path is not a journey path at all.
+    pub fn route(method: &Method, path: &str) -> Option<Result<Self, Error>> {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let (secret, action) = match segments.as_slice() {
+            ["j", secret, action] => ((*secret).to_owned(), *action),
+            _ => return None,
+        };
+        let (endpoint, allow) = match action {
+            "session" => (JourneyEndpoint::Session(secret), Method::GET),
+            "uploads" => (JourneyEndpoint::RequestUpload(secret), Method::POST),
+            "submit" => (JourneyEndpoint::Submit(secret), Method::POST),
+            _ => return None,
+        };
+        if *method != allow {
+            let e = Error::new(ErrorKind::MethodNotAllowed, "method_not_allowed", format!("allowed methods: {allow}"));
+            return Some(Err(e.with_field("method")));
+        }
+        Some(Ok(endpoint))
+    }
+}
+
+pub async fn handle(pipeline: &Pipeline, endpoint: JourneyEndpoint, req: &Request) -> Response {
+    let result = match endpoint {
+        JourneyEndpoint::Session(secret) => session(pipeline, &secret).await,
+        JourneyEndpoint::RequestUpload(secret) => request_upload(pipeline, &secret, req).await,
+        JourneyEndpoint::Submit(secret) => submit(pipeline, &secret).await,
+    };
+    result.unwrap_or_else(|e| error_response(&e))
+}
+
+fn view(pipeline: &Pipeline, session: &Session) -> Value {
+    let steps: Vec<Value> = session
+        .steps
+        .iter()
+        .map(|s| {
+            let mut step = json!({"name": s.step.as_str(), "status": s.status.as_str()});
+            // A capture that failed its byte check says why, so the page can ask for a retake.
+            if let Some(crate::decision::StepOutcome::Error { code }) = &s.outcome {
+                step["reason"] = json!(code);
+            }
+            step
+        })
+        .collect();
+    json!({
+        "status": session.status_at(pipeline.identity().now()).as_str(),
+        "steps": steps,
+        "expires_at": session.expires_at,
+    })
+}
+
+async fn session(pipeline: &Pipeline, secret: &str) -> Result<Response, Error> {
+    let session = pipeline.identity().journey_session(secret).await?;
+    Ok(json_response(StatusCode::OK, &view(pipeline, &session)))
+}
+
+async fn request_upload(pipeline: &Pipeline, secret: &str, req: &Request) -> Result<Response, Error> {
+    check_json_body(req)?;
+    let body = parse_body(req.body())?;
+    let field = |name: &str| body.get(name).and_then(Value::as_str);
+    let artifact = Artifact::parse(field("artifact").unwrap_or_default()).map_err(|r| r.at("artifact"))?;
+    let content_type = field("content_type").unwrap_or_default();
+    artifacts::accepted_content_type(content_type).map_err(|r| r.at("content_type"))?;
+    let session = pipeline.identity().journey_session(secret).await?;
+    let status = session.status_at(pipeline.identity().now());
+    if !matches!(status, SessionStatus::Created | SessionStatus::InProgress) {
+        let message = format!("the session is {} and accepts no more uploads", status.as_str());
+        return Err(Error::new(ErrorKind::Conflict, "session_closed", message).with_field("session"));
+    }
+    if !session.steps.iter().any(|s| s.step == artifact.step()) {
+        return Err(Error::invalid("artifact_not_requested", "artifact", "this session does not ask for that capture"));
+    }
+    let policy = UploadPolicy {
+        key: artifact.key(session.id),
+        content_type: content_type.to_owned(),
+        min_bytes: artifacts::MIN_BYTES,
+        max_bytes: artifacts::MAX_BYTES,
+        expires_in: UPLOAD_TTL,
+    };
+    let post = pipeline.objects().presign_post(&policy, pipeline.identity().now()).await.map_err(|e| {
+        tracing::error!(error = %e, "presigning an upload failed");
+        Error::new(ErrorKind::Unavailable, "storage_unavailable", "uploads are temporarily unavailable; retry")
+    })?;
+    tracing::info!(session_id = %session.id, artifact = artifact.as_str(), "upload slot issued");
+    let answer = json!({
+        "url": post.url, "fields": post.fields, "expires_at": post.expires_at,
+        "min_bytes": policy.min_bytes, "max_bytes": policy.max_bytes,
+    });
+    Ok(json_response(StatusCode::CREATED, &answer))
+}
+
+async fn submit(pipeline: &Pipeline, secret: &str) -> Result<Response, Error> {
+    let session = pipeline.identity().journey_session(secret).await?;
+    let (session, _) = pipeline.submit(session.id).await?;
+    Ok(json_response(StatusCode::OK, &view(pipeline, &session)))
+}

@@ -1,0 +1,275 @@
+//! Step processing: what the SQS-triggered function (and the local server's in-process
+//! consumer) does with each message. Every record is handled on its own; the ids of the
+//! records that should be retried are returned, as Lambda's partial batch responses want.
+//! Messages are S3 `ObjectCreated` notifications for captures, or our own "run this
+//! step" messages queued at submission.
+
+pub mod checks;
+pub mod sandbox;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifacts::{self, Artifact};
+use crate::decision::StepOutcome;
+use crate::domain::{Progress, Session, SessionId, Step};
+use crate::error::ErrorKind;
+use crate::objects::{ObjectError, ObjectStore};
+use crate::queue::{Delivery, Queue};
+use crate::service::Identity;
+use checks::{Capture, CheckError, CheckProvider, StepInput};
+
+/// Our own message for steps that run after submission (dvs, peps, bank).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepMessage {
+    RunStep { session_id: SessionId, step: Step },
+}
+
+/// The parts of an S3 event notification we read.
+#[derive(Debug, Deserialize)]
+struct S3Notification {
+    #[serde(rename = "Records", default)]
+    records: Vec<S3Record>,
+    /// `s3:TestEvent`, sent once when notifications are configured.
+    #[serde(rename = "Event")]
+    event: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Record {
+    #[serde(rename = "eventName")]
+    event_name: String,
+    s3: S3Entity,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Entity {
+    object: S3Object,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Object {
+    key: String,
+    #[serde(rename = "eTag")]
+    etag: Option<String>,
+}
+
+/// An S3-shaped `ObjectCreated` notification, as the local server's upload endpoint
+/// publishes it, so one parser serves S3 and the embedded store.
+pub fn object_created_event(key: &str, etag: &str) -> String {
+    serde_json::json!({
+        "Records": [{
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Post",
+            "s3": {"object": {"key": key, "eTag": etag}}
+        }]
+    })
+    .to_string()
+}
+
+/// Why a record should be delivered again.
+#[derive(Debug)]
+struct Retry(String);
+
+pub struct Pipeline {
+    identity: Arc<Identity>,
+    objects: Arc<dyn ObjectStore>,
+    steps: Arc<dyn Queue>,
+    checks: Arc<dyn CheckProvider>,
+    /// The queue's maxReceiveCount: on the last delivery a failing step records an error
+    /// outcome, so the session finishes even though the message goes to the DLQ.
+    max_receives: u32,
+}
+
+impl Pipeline {
+    pub fn new(
+        identity: Arc<Identity>,
+        objects: Arc<dyn ObjectStore>,
+        steps: Arc<dyn Queue>,
+        checks: Arc<dyn CheckProvider>,
+        max_receives: u32,
+    ) -> Self {
+        Self { identity, objects, steps, checks, max_receives }
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    pub fn objects(&self) -> &dyn ObjectStore {
+        &*self.objects
+    }
+
+    /// Handles a batch; returns the message ids to deliver again.
+    pub async fn handle_batch(&self, deliveries: &[Delivery]) -> Vec<String> {
+        let mut failed = Vec::new();
+        for delivery in deliveries {
+            if let Err(Retry(why)) = self.handle(delivery).await {
+                tracing::warn!(message_id = %delivery.message_id, receive_count = delivery.receive_count, reason = %why, "step message will be retried");
+                failed.push(delivery.message_id.clone());
+            }
+        }
+        failed
+    }
+
+    async fn handle(&self, delivery: &Delivery) -> Result<(), Retry> {
+        let last_try = delivery.receive_count >= self.max_receives;
+        if let Ok(message) = serde_json::from_str::<StepMessage>(&delivery.body) {
+            let StepMessage::RunStep { session_id, step } = message;
+            return self
+                .guard(session_id, step, last_try, &delivery.message_id, self.run_queued(session_id, step))
+                .await;
+        }
+        let notification: S3Notification =
+            serde_json::from_str(&delivery.body).map_err(|_| Retry("unrecognised message".into()))?;
+        if notification.event.as_deref() == Some("s3:TestEvent") {
+            tracing::info!(message_id = %delivery.message_id, "S3 test event acknowledged");
+            return Ok(());
+        }
+        for record in notification.records.iter().filter(|r| r.event_name.starts_with("ObjectCreated:")) {
+            let Some((session_id, artifact)) = Artifact::from_key(&record.s3.object.key) else {
+                tracing::warn!(message_id = %delivery.message_id, "object outside the session layout ignored");
+                continue;
+            };
+            let source = record.s3.object.etag.clone().unwrap_or_else(|| delivery.message_id.clone());
+            let work = self.run_capture(session_id, artifact, &record.s3.object.key, &source);
+            self.guard(session_id, artifact.step(), last_try, &delivery.message_id, work).await?;
+        }
+        Ok(())
+    }
+
+    /// On the last delivery, a step that still fails records an error outcome (then the
+    /// message still goes to the DLQ), so no session waits forever.
+    async fn guard(
+        &self,
+        session_id: SessionId,
+        step: Step,
+        last_try: bool,
+        message_id: &str,
+        work: impl Future<Output = Result<(), Retry>>,
+    ) -> Result<(), Retry> {
+        let result = work.await;
+        if let (Err(_), true) = (&result, last_try) {
+            let outcome = StepOutcome::Error { code: "processing_failed".into() };
+            let source = format!("failed:{message_id}");
+            match self.identity.record_outcome(session_id, step, outcome, &source).await {
+                Ok((_, progress)) => self.after(session_id, progress),
+                Err(e) => {
+                    tracing::error!(%session_id, step = step.as_str(), code = e.code, "could not record the error outcome")
+                }
+            }
+        }
+        result
+    }
+
+    async fn run_queued(&self, session_id: SessionId, step: Step) -> Result<(), Retry> {
+        let Some(session) = self.open_session(session_id).await? else { return Ok(()) };
+        let input = StepInput { step, person: &session.person, capture: None };
+        let outcome = self.run_check(input).await?;
+        self.record(session_id, step, outcome, "queue").await
+    }
+
+    async fn run_capture(
+        &self,
+        session_id: SessionId,
+        artifact: Artifact,
+        key: &str,
+        source: &str,
+    ) -> Result<(), Retry> {
+        let Some(session) = self.open_session(session_id).await? else { return Ok(()) };
+        let step = artifact.step();
+        if !session.steps.iter().any(|s| s.step == step) {
+            tracing::warn!(%session_id, artifact = artifact.as_str(), "upload for a step the session did not ask for ignored");
+            return Ok(());
+        }
+        if artifact == Artifact::DocumentBack {
+            // The back is read by the document check itself (barcodes); it is not a step of its own.
+            return Ok(());
+        }
+        let object = match self.objects.get(key, artifacts::MAX_BYTES).await {
+            Ok(Some(object)) => object,
+            Ok(None) => {
+                tracing::info!(%session_id, artifact = artifact.as_str(), "object gone (replaced or redacted); nothing to do");
+                return Ok(());
+            }
+            Err(ObjectError::TooLarge(_)) => {
+                let outcome = StepOutcome::Error { code: "file_too_large".into() };
+                return self.record(session_id, step, outcome, source).await;
+            }
+            Err(e) => return Err(Retry(format!("object store: {e}"))),
+        };
+        let outcome = match artifacts::inspect(&object.bytes, object.content_type.as_deref()) {
+            Err(rejection) => StepOutcome::Error { code: rejection.code.into() },
+            Ok(facts) => {
+                let capture = Capture { artifact, bytes: &object.bytes, facts };
+                self.run_check(StepInput { step, person: &session.person, capture: Some(capture) }).await?
+            }
+        };
+        self.record(session_id, step, outcome, source).await
+    }
+
+    async fn run_check(&self, input: StepInput<'_>) -> Result<StepOutcome, Retry> {
+        let (step, started) = (input.step, std::time::Instant::now());
+        let result = self.checks.run(input).await;
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(
+            step = step.as_str(),
+            provider = self.checks.name(),
+            duration_ms = ms,
+            ok = result.is_ok(),
+            "check ran"
+        );
+        result.map_err(|CheckError::Transient(why)| Retry(why))
+    }
+
+    async fn open_session(&self, id: SessionId) -> Result<Option<Session>, Retry> {
+        let session = self.identity.load(id).await.map_err(|e| Retry(e.code.into()))?;
+        if session.is_none() {
+            tracing::warn!(session_id = %id, "message for an unknown session ignored");
+        }
+        Ok(session)
+    }
+
+    async fn record(&self, id: SessionId, step: Step, outcome: StepOutcome, source: &str) -> Result<(), Retry> {
+        match self.identity.record_outcome(id, step, outcome, source).await {
+            Ok((_, progress)) => {
+                self.after(id, progress);
+                Ok(())
+            }
+            Err(e) if e.kind == ErrorKind::Conflict && e.code == "session_closed" => {
+                tracing::info!(session_id = %id, step = step.as_str(), "result for a closed session ignored");
+                Ok(())
+            }
+            Err(e) => Err(Retry(e.code.into())),
+        }
+    }
+
+    fn after(&self, id: SessionId, progress: Progress) {
+        if progress == Progress::Finished {
+            tracing::info!(session_id = %id, "session finished");
+        }
+    }
+
+    /// The end user's final submit: queue the steps that run now, then mark the session
+    /// submitted. Queuing first means a crash in between leaves runnable work, never a
+    /// session waiting for messages that were never sent (the runs are idempotent).
+    pub async fn submit(&self, id: SessionId) -> Result<(Session, Progress), crate::error::Error> {
+        let session = self.identity.load(id).await?.ok_or_else(crate::error::Error::session_not_found)?;
+        if session.is_open_at(self.identity.now())
+            && !session.steps.iter().any(|s| s.step.is_capture() && s.outcome.is_none())
+        {
+            for step in session.queued_steps() {
+                let body = serde_json::to_string(&StepMessage::RunStep { session_id: id, step })
+                    .map_err(|e| crate::error::Error::internal(e.to_string()))?;
+                self.steps.send(&body, Duration::ZERO).await.map_err(|e| {
+                    tracing::error!(session_id = %id, error = %e, "could not queue a step");
+                    crate::error::Error::new(ErrorKind::Unavailable, "queue_unavailable", "please retry")
+                })?;
+            }
+        }
+        self.identity.submit(id).await
+    }
+}

@@ -1,0 +1,153 @@
+//! The verification pipeline through the real binary: journey upload slots, direct uploads
+//! to the (embedded) object store under a presigned policy, step processing on the
+//! in-process queue, submission and the decision.
+
+mod common;
+
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+use common::{DEMO_KEY, Server, Storage};
+use serde_json::{Value, json};
+
+on_every_store!(a_journey_ends_in_a_decision, bad_uploads_are_refused_and_change_nothing);
+
+fn noisy_png(width: u32, height: u32) -> Vec<u8> {
+    let mut seed = 0x1234_5678_u32;
+    let img = image::ImageBuffer::from_fn(width, height, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
+    });
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+async fn start_session(server: &Server, steps: &[&str]) -> (String, String) {
+    let body = json!({"reference": "cust_journey", "redirect_url": "https://yourapp.com/verified",
+                      "steps": steps, "first_name": "Jane", "last_name": "Smith", "birth_date": "1990-01-31"});
+    let created = server.create(DEMO_KEY, &body, None).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let url = created.body["identity_url"].as_str().unwrap();
+    (created.body["session_id"].as_str().unwrap().to_owned(), url.rsplit('/').next().unwrap().to_owned())
+}
+
+async fn slot(server: &Server, secret: &str, artifact: &str, content_type: &str) -> common::Reply {
+    let body = json!({"artifact": artifact, "content_type": content_type});
+    server.send(server.http.post(server.url(&format!("/j/{secret}/uploads"))).json(&body)).await
+}
+
+/// What the browser does with a slot: a multipart POST of every field, then the file.
+async fn post_file(server: &Server, slot: &Value, fields: &Value, bytes: Vec<u8>) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields.as_object().unwrap() {
+        form = form.text(k.clone(), v.as_str().unwrap().to_owned());
+    }
+    form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name("capture.png"));
+    server.http.post(slot["url"].as_str().unwrap()).multipart(form).send().await.unwrap()
+}
+
+async fn journey(server: &Server, secret: &str) -> Value {
+    let reply = server.send(server.http.get(server.url(&format!("/j/{secret}/session")))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn step_status(journey: &Value, name: &str) -> String {
+    let steps = journey["steps"].as_array().unwrap();
+    steps.iter().find(|s| s["name"] == name).unwrap()["status"].as_str().unwrap().to_owned()
+}
+
+async fn a_journey_ends_in_a_decision(storage: Storage) {
+    let server = storage.start();
+    let (id, secret) = start_session(&server, &["document", "liveness", "peps"]).await;
+    assert_eq!(journey(&server, &secret).await["status"], "created");
+    let early = server.send(server.http.post(server.url(&format!("/j/{secret}/submit")))).await;
+    early.assert_error(409, "captures_missing", "steps");
+
+    for (artifact, size) in [("document-front", (800, 500)), ("selfie", (480, 640))] {
+        let s = slot(&server, &secret, artifact, "image/png").await;
+        assert_eq!(s.status, 201, "{}", s.body);
+        assert!(s.body["expires_at"].as_i64().unwrap() <= chrono_now() + 15 * 60);
+        let resp = post_file(&server, &s.body, &s.body["fields"], noisy_png(size.0, size.1)).await;
+        assert_eq!(resp.status(), 204, "{}", resp.text().await.unwrap());
+    }
+    wait_for("captures to be processed", async || {
+        let j = journey(&server, &secret).await;
+        step_status(&j, "document") == "completed" && step_status(&j, "liveness") == "completed"
+    })
+    .await;
+
+    let submitted = server.send(server.http.post(server.url(&format!("/j/{secret}/submit")))).await;
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
+    wait_for("the decision", async || server.get(DEMO_KEY, &id).await.body["status"] == "finished").await;
+    let result = server.get(DEMO_KEY, &id).await.body;
+    assert_eq!(result["decision"], "approved", "{result}");
+    assert_eq!(result["score"], 1.0);
+    assert_eq!(result["intent"], "journey_end");
+    assert_eq!(result["evidence"]["peps"], json!({"count": 0, "outcome": "cleared"}));
+    assert_eq!(result["evidence"]["liveness"]["outcome"], "passed");
+    // The journey is over: no more uploads.
+    slot(&server, &secret, "selfie", "image/png").await.assert_error(409, "session_closed", "session");
+}
+
+async fn bad_uploads_are_refused_and_change_nothing(storage: Storage) {
+    let server = storage.start();
+    let (_, secret) = start_session(&server, &["document"]).await;
+    let png = noisy_png(800, 500);
+
+    let s = slot(&server, &secret, "document-front", "image/png").await.body;
+    let mut tampered = s["fields"].clone();
+    let signature = tampered["signature"].as_str().unwrap().to_owned();
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    tampered["signature"] = json!(format!("{flipped}{}", &signature[1..]));
+    assert_eq!(post_file(&server, &s, &tampered, png.clone()).await.status(), 403);
+
+    let mut retyped = s["fields"].clone();
+    retyped["Content-Type"] = json!("image/jpeg");
+    assert_eq!(post_file(&server, &s, &retyped, png.clone()).await.status(), 403);
+
+    let mut rekeyed = s["fields"].clone();
+    rekeyed["key"] = json!("sessions/other/document-front");
+    assert_eq!(post_file(&server, &s, &rekeyed, png.clone()).await.status(), 403);
+
+    let oversize = vec![0u8; 10 * 1024 * 1024 + 1];
+    assert_eq!(post_file(&server, &s, &s["fields"], oversize).await.status(), 400);
+    assert_eq!(post_file(&server, &s, &s["fields"], vec![0u8; 1000]).await.status(), 400);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(step_status(&journey(&server, &secret).await, "document"), "pending", "nothing was processed");
+
+    // Bytes that are not an image, declared as one, end as an error outcome the journey can show.
+    let s = slot(&server, &secret, "document-front", "image/jpeg").await.body;
+    let resp = post_file(&server, &s, &s["fields"], b"%PDF-1.7\n".repeat(4000)).await;
+    assert_eq!(resp.status(), 204);
+    wait_for("the error outcome", async || step_status(&journey(&server, &secret).await, "document") == "error").await;
+    let j = journey(&server, &secret).await;
+    assert_eq!(j["steps"][0]["reason"], "not_an_image");
+
+    // Journey-side refusals.
+    slot(&server, &secret, "selfie", "image/png").await.assert_error(400, "artifact_not_requested", "artifact");
+    slot(&server, &secret, "document-front", "image/gif").await.assert_error(
+        400,
+        "unsupported_content_type",
+        "content_type",
+    );
+    slot(&server, &secret, "passport", "image/png").await.assert_error(400, "unknown_artifact", "artifact");
+    let unknown = server.send(server.http.get(server.url(&format!("/j/{}/session", "x".repeat(43))))).await;
+    unknown.assert_error(404, "journey_not_found", "secret");
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
