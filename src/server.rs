@@ -9,15 +9,18 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use clap::Args;
-use shared::api::journey::{self, JourneyEndpoint};
+use shared::api::journey::{self, JourneyApi, JourneyEndpoint};
 use shared::api::{self, MAX_BODY_BYTES};
+use shared::appendix::AppendixLinks;
 use shared::config::{Mode, Settings};
 use shared::objects::local::LocalObjects;
 use shared::pipeline::Pipeline;
 use shared::pipeline::sandbox::SandboxChecks;
 use shared::ports::{Clock, SystemClock};
 use shared::queue::local::{LocalQueue, QueueSettings, run_consumer};
+use shared::results::ResultTokens;
 use shared::service::{DEMO_API_KEY, Identity, ensure_demo_tenant};
+use shared::signing::ResultSigner;
 
 use crate::stores::StoreArgs;
 use crate::uploads::{self, Uploads};
@@ -52,9 +55,16 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings::new(Mode::Local, args.public_url.as_deref().unwrap_or(&base))?;
     let stores = args.store.open().await?;
     ensure_demo_tenant(&*stores.tenants, &settings, SystemClock.now()).await?;
-    let app = Arc::new(Identity::new(stores.sessions, stores.tenants, Arc::new(SystemClock), settings));
     let data_dir = &args.store.data_dir;
-    let objects = Arc::new(LocalObjects::new(data_dir.clone(), base.clone(), uploads::local_secret(data_dir)?));
+    let appendix = AppendixLinks::new(uploads::local_secret(data_dir, "appendix.key")?, base.clone());
+    let app = Arc::new(
+        Identity::new(stores.sessions, stores.tenants, Arc::new(SystemClock), settings).with_appendix(appendix),
+    );
+    let objects = Arc::new(LocalObjects::new(
+        data_dir.clone(),
+        base.clone(),
+        uploads::local_secret(data_dir, "local-signing.key")?,
+    ));
     let dlq =
         Arc::new(LocalQueue::new("steps-dlq", QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 }));
     let queue = Arc::new(LocalQueue::new("steps", STEP_QUEUE).with_dead_letter(dlq));
@@ -87,6 +97,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     println!("              -d '{{\"reference\":\"cust_00123\",\"redirect_url\":\"https://yourapp.com/verified\"}}'");
     println!("listening on {base}");
 
+    let signer = ResultSigner::new(uploads::local_result_key(data_dir)?)?;
+    let journey = Arc::new(JourneyApi { pipeline, tokens: Arc::new(ResultTokens::new(signer, base.clone())) });
     let uploads = Arc::new(Uploads { objects, queue });
     let local = axum::Router::new()
         .route("/_local/upload", post(uploads::upload))
@@ -94,7 +106,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         // Multipart overhead on top of the largest accepted image.
         .layer(DefaultBodyLimit::max(shared::artifacts::MAX_BYTES as usize + 64 * 1024))
         .with_state(uploads);
-    let router = axum::Router::new().fallback(serve_api).with_state(pipeline).merge(local);
+    let router = axum::Router::new().fallback(serve_api).with_state(journey).merge(local);
     axum::serve(listener, router).with_graceful_shutdown(shutdown()).await?;
     let _ = stop.send(true);
     let _ = consumer.await;
@@ -102,16 +114,16 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Every API route, server-side (API key) and journey-side (journey secret).
-async fn serve_api(State(pipeline): State<Arc<Pipeline>>, req: http::Request<Body>) -> http::Response<Body> {
+async fn serve_api(State(journey): State<Arc<JourneyApi>>, req: http::Request<Body>) -> http::Response<Body> {
     let (parts, body) = req.into_parts();
     // Read one byte past the limit so an oversize body is refused, not truncated.
     let response = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
         Ok(bytes) => {
             let req = http::Request::from_parts(parts, bytes);
             match JourneyEndpoint::route(req.method(), req.uri().path()) {
-                Some(Ok(endpoint)) => journey::handle(&pipeline, endpoint, &req).await,
+                Some(Ok(endpoint)) => journey::handle(&journey, endpoint, &req).await,
                 Some(Err(e)) => api::error_response(&e),
-                None => api::handle(pipeline.identity(), req).await,
+                None => api::handle(journey.pipeline.identity(), req).await,
             }
         }
         Err(_) => api::error_response(&api::payload_too_large()),

@@ -18,6 +18,7 @@ use shared::pipeline::object_created_event;
 use shared::ports::{Clock, SystemClock};
 use shared::queue::Queue;
 use shared::queue::local::LocalQueue;
+use shared::signing::SigningKey;
 
 pub struct Uploads {
     pub objects: Arc<LocalObjects>,
@@ -120,10 +121,10 @@ pub async fn download(
     }
 }
 
-/// The secret that signs local upload policies and download links, kept beside the data
+/// A 256-bit secret kept beside the data (upload policies, download and appendix links),
 /// so links survive a restart.
-pub fn local_secret(data_dir: &std::path::Path) -> std::io::Result<[u8; 32]> {
-    let path = data_dir.join("local-signing.key");
+pub fn local_secret(data_dir: &std::path::Path, name: &str) -> std::io::Result<[u8; 32]> {
+    let path = data_dir.join(name);
     if let Some(key) = std::fs::read(&path).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok()) {
         return Ok(key);
     }
@@ -137,4 +138,30 @@ pub fn local_secret(data_dir: &std::path::Path) -> std::io::Result<[u8; 32]> {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(key)
+}
+
+/// The local server's ES256 result-signing key, generated once and kept beside the data.
+pub fn local_result_key(data_dir: &std::path::Path) -> Result<SigningKey, Box<dyn std::error::Error>> {
+    let path = data_dir.join("result-signing.pem");
+    if let Ok(pem) = std::fs::read_to_string(&path) {
+        let key = SigningKey::es256_from_pem(local_kid(&pem), &pem)?;
+        return Ok(key);
+    }
+    let key = SigningKey::generate_es256()?;
+    let pem = key.pkcs8_pem().ok_or("generated key has no PEM form")?;
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::write(&path, &pem)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    // Reload so the kid is derived the same way on every start.
+    Ok(SigningKey::es256_from_pem(local_kid(&pem), &pem)?)
+}
+
+/// A stable key id for a PEM: the start of its SHA-256.
+fn local_kid(pem: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("local-{}", hex::encode(&Sha256::digest(pem.as_bytes())[..8]))
 }

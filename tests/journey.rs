@@ -72,14 +72,17 @@ async fn a_journey_ends_in_a_decision(storage: Storage) {
     let server = storage.start();
     let (id, secret) = start_session(&server, &["document", "liveness", "peps"]).await;
     assert_eq!(journey(&server, &secret).await["status"], "created");
+    let unfinished = server.send(server.http.get(server.url(&format!("/j/{secret}/finish")))).await;
+    unfinished.assert_error(409, "session_not_finished", "session");
     let early = server.send(server.http.post(server.url(&format!("/j/{secret}/submit")))).await;
     early.assert_error(409, "captures_missing", "steps");
 
-    for (artifact, size) in [("document-front", (800, 500)), ("selfie", (480, 640))] {
+    let front = noisy_png(800, 500);
+    for (artifact, bytes) in [("document-front", front.clone()), ("selfie", noisy_png(480, 640))] {
         let s = slot(&server, &secret, artifact, "image/png").await;
         assert_eq!(s.status, 201, "{}", s.body);
         assert!(s.body["expires_at"].as_i64().unwrap() <= chrono_now() + 15 * 60);
-        let resp = post_file(&server, &s.body, &s.body["fields"], noisy_png(size.0, size.1)).await;
+        let resp = post_file(&server, &s.body, &s.body["fields"], bytes).await;
         assert_eq!(resp.status(), 204, "{}", resp.text().await.unwrap());
     }
     wait_for("captures to be processed", async || {
@@ -97,6 +100,9 @@ async fn a_journey_ends_in_a_decision(storage: Storage) {
     assert_eq!(result["intent"], "journey_end");
     assert_eq!(result["evidence"]["peps"], json!({"count": 0, "outcome": "cleared"}));
     assert_eq!(result["evidence"]["liveness"]["outcome"], "passed");
+    assert_signed_redirect(&server, &secret, &id).await;
+    assert_appendix_serves_the_capture(&server, &result, &front).await;
+
     // The journey is over: no more uploads.
     slot(&server, &secret, "selfie", "image/png").await.assert_error(409, "session_closed", "session");
 }
@@ -150,4 +156,67 @@ async fn bad_uploads_are_refused_and_change_nothing(storage: Storage) {
 
 fn chrono_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// The journey's end redirects to `redirect_url` with a result token that verifies against
+/// the published JWKS (checked with the `jsonwebtoken` crate, not our own verifier).
+async fn assert_signed_redirect(server: &Server, secret: &str, id: &str) {
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let resp = no_redirects.get(server.url(&format!("/j/{secret}/finish"))).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(&location[..url::Position::AfterPath], "https://yourapp.com/verified");
+    let token = location.query_pairs().find(|(k, _)| k == "token").unwrap().1.into_owned();
+
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        server.http.get(server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("kid is published");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_issuer(&[&server.base]);
+    validation.validate_aud = false;
+    let claims = jsonwebtoken::decode::<Value>(&token, &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(), &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sub"], id);
+    assert_eq!(claims["reference"], "cust_journey");
+    assert_eq!(claims["decision"], "approved");
+    assert_eq!(claims["status"], "finished");
+    assert!(claims["aud"].as_str().unwrap().starts_with("ten_"));
+    assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+    assert!(claims["jti"].as_str().is_some());
+
+    // A tampered token does not verify.
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    parts[1] = parts[1].replacen('e', "f", 1);
+    let tampered = parts.join(".");
+    assert!(
+        jsonwebtoken::decode::<Value>(&tampered, &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(), &validation)
+            .is_err()
+    );
+}
+
+/// Appendix links are opaque URLs on our host that redirect to a short-lived presigned GET.
+async fn assert_appendix_serves_the_capture(server: &Server, result: &Value, uploaded: &[u8]) {
+    let appendix = result["appendix"].as_array().unwrap();
+    assert_eq!(appendix.len(), 2, "{result}");
+    let front = appendix.iter().find(|a| a["filename"].as_str().unwrap().starts_with("document-front")).unwrap();
+    assert_eq!(front["type"], "image");
+    let expiry = front["expiry"].as_i64().unwrap();
+    assert!((expiry - chrono_now() - 7 * 24 * 3600).abs() < 120, "links last 7 days");
+    let url = front["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/appendix/", server.base)), "{url}");
+    assert!(!url.contains("sessions/"), "the link is opaque: {url}");
+
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let resp = no_redirects.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    let presigned = resp.headers()["location"].to_str().unwrap().to_owned();
+    let image = server.http.get(&presigned).send().await.unwrap();
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.bytes().await.unwrap().as_ref(), uploaded);
+
+    let forged = no_redirects.get(format!("{}x", url)).send().await.unwrap();
+    assert_eq!(forged.status(), 404);
 }

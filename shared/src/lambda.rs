@@ -1,15 +1,28 @@
-//! The Lambda side of the HTTP API: a cold start builds settings and the DynamoDB
-//! store once, then every invocation is converted to `http` types and handed to `api`.
+//! The Lambda side: a cold start builds settings and clients once; HTTP invocations are
+//! converted to `http` types and handed to `api`, SQS batches to the pipeline with
+//! partial batch responses.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use lambda_http::{Body, service_fn};
 
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::LambdaEvent;
+
+use crate::api::journey::{self, JourneyApi, JourneyEndpoint};
 use crate::api::{self, Endpoint};
 use crate::config::{ConfigError, Settings};
+use crate::objects::s3::S3Objects;
+use crate::pipeline::Pipeline;
+use crate::pipeline::checks::CheckProvider;
+use crate::pipeline::sandbox::SandboxChecks;
 use crate::ports::SystemClock;
+use crate::queue::Delivery;
+use crate::queue::sqs::SqsQueue;
+use crate::results::ResultTokens;
 use crate::service::Identity;
+use crate::signing::{ResultSigner, SigningKey};
 use crate::store::dynamodb::DynamoStore;
 
 /// JSON logs without ANSI colours, filtered by `RUST_LOG` (default `info`).
@@ -50,6 +63,10 @@ pub async fn handle(
     req: lambda_http::Request,
     accept: fn(&Endpoint) -> bool,
 ) -> lambda_http::Response<Body> {
+    to_lambda(api::handle_only(app, from_lambda(req), accept).await)
+}
+
+fn from_lambda(req: lambda_http::Request) -> api::Request {
     let (parts, body) = req.into_parts();
     let body = match body {
         Body::Empty => Bytes::new(),
@@ -57,11 +74,120 @@ pub async fn handle(
         Body::Binary(b) => Bytes::from(b),
         _ => Bytes::new(),
     };
-    let resp = api::handle_only(app, http::Request::from_parts(parts, body), accept).await;
+    http::Request::from_parts(parts, body)
+}
+
+fn to_lambda(resp: api::Response) -> lambda_http::Response<Body> {
     let (parts, body) = resp.into_parts();
     let body = match String::from_utf8(body.to_vec()) {
         Ok(text) => Body::Text(text),
         Err(e) => Body::Binary(e.into_bytes()),
     };
     lambda_http::Response::from_parts(parts, body)
+}
+
+fn env(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name).map_err(|_| ConfigError::Missing(name))
+}
+
+/// The step pipeline from the environment: `TI_BUCKET`, `TI_STEP_QUEUE_URL`,
+/// `TI_STEP_MAX_RECEIVES` (the queue's maxReceiveCount, default 5) and `TI_CHECKS`.
+pub async fn pipeline_from_env() -> Result<Pipeline, lambda_http::Error> {
+    let identity = Arc::new(identity_from_env().await?);
+    let objects = Arc::new(S3Objects::from_env(&env("TI_BUCKET")?).await?);
+    let steps = Arc::new(SqsQueue::from_env(env("TI_STEP_QUEUE_URL")?).await);
+    let max_receives = match std::env::var("TI_STEP_MAX_RECEIVES") {
+        Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "TI_STEP_MAX_RECEIVES", reason: v })?,
+        Err(_) => 5,
+    };
+    Ok(Pipeline::new(identity, objects, steps, checks_from_env()?, max_receives))
+}
+
+/// Providers are chosen explicitly; an unknown choice stops the cold start rather than
+/// falling back to the sandbox.
+fn checks_from_env() -> Result<Arc<dyn CheckProvider>, ConfigError> {
+    match env("TI_CHECKS")?.as_str() {
+        "sandbox" => Ok(Arc::new(SandboxChecks)),
+        other => Err(ConfigError::Invalid {
+            name: "TI_CHECKS",
+            reason: format!("`{other}` is not an available provider set"),
+        }),
+    }
+}
+
+/// The result signer: `TI_RESULT_KEY_PEM` (PKCS#8 ES256, injected from Secrets Manager or
+/// SSM at deploy time) and `TI_RESULT_KEY_ID`.
+pub fn result_tokens_from_env(settings: &Settings) -> Result<ResultTokens, lambda_http::Error> {
+    let key = SigningKey::es256_from_pem(env("TI_RESULT_KEY_ID")?, &env("TI_RESULT_KEY_PEM")?)?;
+    Ok(ResultTokens::new(ResultSigner::new(key)?, settings.public_url.as_str().trim_end_matches('/')))
+}
+
+/// Runs the journey function: the public endpoints under `/j/{secret}/...` and the JWKS.
+pub async fn serve_journey() -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let pipeline = Arc::new(pipeline_from_env().await?);
+    let tokens = Arc::new(result_tokens_from_env(pipeline.identity().settings())?);
+    let api = Arc::new(JourneyApi { pipeline, tokens });
+    lambda_http::run(service_fn(move |req: lambda_http::Request| {
+        let api = Arc::clone(&api);
+        async move { Ok::<_, std::convert::Infallible>(handle_journey(&api, req).await) }
+    }))
+    .await
+}
+
+pub async fn handle_journey(api: &JourneyApi, req: lambda_http::Request) -> lambda_http::Response<Body> {
+    to_lambda(journey_response(api, from_lambda(req)).await)
+}
+
+async fn journey_response(api: &JourneyApi, req: api::Request) -> api::Response {
+    match JourneyEndpoint::route(req.method(), req.uri().path()) {
+        Some(Ok(endpoint)) => journey::handle(api, endpoint, &req).await,
+        Some(Err(e)) => api::error_response(&e),
+        None => api::error_response(
+            &crate::error::Error::new(crate::error::ErrorKind::NotFound, "route_not_found", "no such endpoint")
+                .with_field("path"),
+        ),
+    }
+}
+
+/// Runs the step function: SQS batches in, the ids to retry out.
+pub async fn serve_steps() -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let pipeline = Arc::new(pipeline_from_env().await?);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let pipeline = Arc::clone(&pipeline);
+        async move { Ok::<_, std::convert::Infallible>(handle_steps(&pipeline, event.payload).await) }
+    }))
+    .await
+}
+
+/// One batch. A record without an id cannot be reported on its own, so it fails the batch
+/// (everything is redelivered; processing is idempotent).
+pub async fn handle_steps(pipeline: &Pipeline, event: SqsEvent) -> SqsBatchResponse {
+    let mut deliveries = Vec::with_capacity(event.records.len());
+    let mut unidentified = false;
+    for record in event.records {
+        let Some(message_id) = record.message_id else {
+            unidentified = true;
+            continue;
+        };
+        let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+        deliveries.push(Delivery { message_id, body: record.body.unwrap_or_default(), receive_count });
+    }
+    let failed = if unidentified {
+        tracing::error!("an SQS record had no message id; failing the whole batch");
+        deliveries.iter().map(|d| d.message_id.clone()).collect()
+    } else {
+        pipeline.handle_batch(&deliveries).await
+    };
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
 }

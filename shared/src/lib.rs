@@ -2,6 +2,7 @@
 //! (framework-neutral, on `http` types), ports and their adapters.
 
 pub mod api;
+pub mod appendix;
 pub mod artifacts;
 pub mod config;
 pub mod decision;
@@ -13,8 +14,10 @@ pub mod objects;
 pub mod pipeline;
 pub mod ports;
 pub mod queue;
+pub mod results;
 pub mod service;
 pub mod signing;
 pub mod store;
 #[cfg(feature = "embedded")]
 pub mod testing;
+pub mod webhooks;

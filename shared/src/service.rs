@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::appendix::{AppendixEntry, AppendixLinks};
+use crate::artifacts::Artifact;
 use crate::config::Settings;
 use crate::decision::StepOutcome;
 use crate::domain::ids::{digest, new_webhook_secret};
@@ -9,7 +11,7 @@ use crate::domain::request::parse_body;
 use crate::domain::urls::parse_origin;
 use crate::domain::{
     ApiKey, Cancel, CreateSessionRequest, IdempotencyKey, KeyMode, Progress, Reference, Refusal, Session, SessionId,
-    Step, Steps, Tenant, TenantId, Threshold, UrlPolicy, WebhookUrl,
+    Step, StepStatus, Steps, Tenant, TenantId, Threshold, UrlPolicy, WebhookUrl,
 };
 use crate::error::{Error, ErrorKind, StoreError};
 use crate::ports::{Clock, IdempotencyRecord, Inserted, SessionStore, TenantStore};
@@ -36,6 +38,7 @@ pub struct Identity {
     tenants: Arc<dyn TenantStore>,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    appendix: Option<AppendixLinks>,
 }
 
 impl Identity {
@@ -45,7 +48,27 @@ impl Identity {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Self {
-        Self { sessions, tenants, clock, settings }
+        Self { sessions, tenants, clock, settings, appendix: None }
+    }
+
+    /// Issues appendix links for finished sessions' evidence.
+    pub fn with_appendix(mut self, links: AppendixLinks) -> Self {
+        self.appendix = Some(links);
+        self
+    }
+
+    pub fn appendix_links(&self) -> Option<&AppendixLinks> {
+        self.appendix.as_ref()
+    }
+
+    /// Fresh appendix links for a session's stored captures (each call gives new expiries).
+    pub fn appendix_for(&self, session: &Session) -> Vec<AppendixEntry> {
+        let Some(links) = &self.appendix else { return Vec::new() };
+        let present: Vec<Artifact> = [Artifact::DocumentFront, Artifact::Selfie]
+            .into_iter()
+            .filter(|a| session.steps.iter().any(|s| s.step == a.step() && s.status == StepStatus::Completed))
+            .collect();
+        links.links(session, &present, self.now())
     }
 
     pub fn now(&self) -> i64 {

@@ -49,3 +49,64 @@ impl Demo {
         session
     }
 }
+
+/// A noisy image (incompressible, so it passes the minimum upload size), as PNG bytes.
+pub fn noisy_png(width: u32, height: u32) -> Vec<u8> {
+    let mut seed = 0x9e37_79b9_u32;
+    let img = image::ImageBuffer::from_fn(width, height, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("encode png");
+    out.into_inner()
+}
+
+/// The embedded pipeline over a demo: files under `dir`, an in-process step queue with a
+/// dead-letter queue (visibility 0, so retries are immediate), sandbox checks.
+pub struct LocalPipeline {
+    pub pipeline: crate::pipeline::Pipeline,
+    pub objects: Arc<crate::objects::local::LocalObjects>,
+    pub queue: Arc<crate::queue::local::LocalQueue>,
+    pub dlq: Arc<crate::queue::local::LocalQueue>,
+}
+
+pub fn local_pipeline(demo: &Demo, dir: &std::path::Path, max_receives: u32) -> LocalPipeline {
+    use crate::queue::local::{LocalQueue, QueueSettings};
+    let objects =
+        Arc::new(crate::objects::local::LocalObjects::new(dir.to_path_buf(), "http://127.0.0.1:8080".into(), [7; 32]));
+    let zero = std::time::Duration::ZERO;
+    let dlq = Arc::new(LocalQueue::new("steps-dlq", QueueSettings { visibility_timeout: zero, max_receives: 1 }));
+    let queue = Arc::new(
+        LocalQueue::new("steps", QueueSettings { visibility_timeout: zero, max_receives })
+            .with_dead_letter(dlq.clone()),
+    );
+    let identity = Arc::new(Identity::new(
+        demo.store.clone(),
+        demo.store.clone(),
+        Arc::new(SystemClock),
+        demo.app.settings().clone(),
+    ));
+    let checks = Arc::new(crate::pipeline::sandbox::SandboxChecks);
+    let pipeline = crate::pipeline::Pipeline::new(identity, objects.clone(), queue.clone(), checks, max_receives);
+    LocalPipeline { pipeline, objects, queue, dlq }
+}
+
+impl LocalPipeline {
+    /// What a browser does with an upload slot: the presigned POST, accepted by the store.
+    pub async fn store_capture(&self, key: &str, content_type: &str, bytes: &[u8]) {
+        use crate::objects::{ObjectStore, UploadPolicy};
+        let policy = UploadPolicy {
+            key: key.into(),
+            content_type: content_type.into(),
+            min_bytes: crate::artifacts::MIN_BYTES,
+            max_bytes: crate::artifacts::MAX_BYTES,
+            expires_in: std::time::Duration::from_secs(600),
+        };
+        let now = SystemClock.now();
+        let post = self.objects.presign_post(&policy, now).await.expect("presign");
+        self.objects.accept_upload(&post.fields, Some(content_type), bytes, now).expect("upload accepted");
+    }
+}

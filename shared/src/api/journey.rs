@@ -1,9 +1,10 @@
 //! The journey side of the API: what the end user's browser calls, authorised by the
 //! secret in its journey URL (`/j/{secret}/...`), never by an API key.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Method, StatusCode};
+use http::{HeaderValue, Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::{Request, Response, check_json_body, error_response, json_response};
@@ -13,6 +14,13 @@ use crate::domain::{Session, SessionStatus};
 use crate::error::{Error, ErrorKind};
 use crate::objects::UploadPolicy;
 use crate::pipeline::Pipeline;
+use crate::results::{ResultTokens, redirect_with_token};
+
+/// What the public (non-API-key) endpoints need.
+pub struct JourneyApi {
+    pub pipeline: Arc<Pipeline>,
+    pub tokens: Arc<ResultTokens>,
+}
 
 /// Presigned uploads live this long (S3 allows up to 15 minutes; a capture takes one or two).
 const UPLOAD_TTL: Duration = Duration::from_secs(10 * 60);
@@ -22,35 +30,75 @@ pub enum JourneyEndpoint {
     Session(String),
     RequestUpload(String),
     Submit(String),
+    /// The journey's end: a redirect to `redirect_url` with the signed result.
+    Finish(String),
+    /// Public keys for verifying result tokens.
+    Jwks,
+    /// An appendix link: a redirect to a short-lived presigned GET of the evidence.
+    Appendix(String),
 }
 
 impl JourneyEndpoint {
     /// `None` when the path is not a journey path at all.
     pub fn route(method: &Method, path: &str) -> Option<Result<Self, Error>> {
+        if path == "/.well-known/jwks.json" {
+            return Some(if *method == Method::GET {
+                Ok(JourneyEndpoint::Jwks)
+            } else {
+                Err(method_not_allowed("GET"))
+            });
+        }
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let (secret, action) = match segments.as_slice() {
             ["j", secret, action] => ((*secret).to_owned(), *action),
+            ["appendix", token] => {
+                let endpoint = JourneyEndpoint::Appendix((*token).to_owned());
+                return Some(if *method == Method::GET { Ok(endpoint) } else { Err(method_not_allowed("GET")) });
+            }
             _ => return None,
         };
         let (endpoint, allow) = match action {
             "session" => (JourneyEndpoint::Session(secret), Method::GET),
             "uploads" => (JourneyEndpoint::RequestUpload(secret), Method::POST),
             "submit" => (JourneyEndpoint::Submit(secret), Method::POST),
+            "finish" => (JourneyEndpoint::Finish(secret), Method::GET),
             _ => return None,
         };
         if *method != allow {
-            let e = Error::new(ErrorKind::MethodNotAllowed, "method_not_allowed", format!("allowed methods: {allow}"));
-            return Some(Err(e.with_field("method")));
+            return Some(Err(method_not_allowed(allow.as_str())));
         }
         Some(Ok(endpoint))
     }
 }
 
-pub async fn handle(pipeline: &Pipeline, endpoint: JourneyEndpoint, req: &Request) -> Response {
+fn method_not_allowed(allow: &str) -> Error {
+    Error::new(ErrorKind::MethodNotAllowed, "method_not_allowed", format!("allowed methods: {allow}"))
+        .with_field("method")
+}
+
+pub async fn handle(api: &JourneyApi, endpoint: JourneyEndpoint, req: &Request) -> Response {
+    let pipeline = &*api.pipeline;
     let result = match endpoint {
         JourneyEndpoint::Session(secret) => session(pipeline, &secret).await,
         JourneyEndpoint::RequestUpload(secret) => request_upload(pipeline, &secret, req).await,
         JourneyEndpoint::Submit(secret) => submit(pipeline, &secret).await,
+        JourneyEndpoint::Finish(secret) => finish(api, &secret).await,
+        JourneyEndpoint::Appendix(token) => {
+            let identity = pipeline.identity();
+            let Some(links) = identity.appendix_links() else {
+                return error_response(
+                    &Error::new(ErrorKind::NotFound, "appendix_not_found", "no such appendix link").with_field("token"),
+                );
+            };
+            let result =
+                crate::appendix::serve(links, pipeline.objects(), |id| identity.load(id), &token, identity.now()).await;
+            Ok(crate::appendix::response(result))
+        }
+        JourneyEndpoint::Jwks => {
+            let mut resp = json_response(StatusCode::OK, &api.tokens.signer().jwks());
+            resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+            Ok(resp)
+        }
     };
     result.unwrap_or_else(|e| error_response(&e))
 }
@@ -119,4 +167,35 @@ async fn submit(pipeline: &Pipeline, secret: &str) -> Result<Response, Error> {
     let session = pipeline.identity().journey_session(secret).await?;
     let (session, _) = pipeline.submit(session.id).await?;
     Ok(json_response(StatusCode::OK, &view(pipeline, &session)))
+}
+
+/// Redirects a finished journey to the customer's `redirect_url` with a freshly signed result.
+async fn finish(api: &JourneyApi, secret: &str) -> Result<Response, Error> {
+    let identity = api.pipeline.identity();
+    let session = identity.journey_session(secret).await?;
+    let status = session.status_at(identity.now());
+    if status != SessionStatus::Finished {
+        let code = if status.is_terminal() { "session_closed" } else { "session_not_finished" };
+        let message = format!("the session is {}; there is no result to deliver", status.as_str());
+        return Err(Error::new(ErrorKind::Conflict, code, message).with_field("session"));
+    }
+    let appendix = identity.appendix_for(&session);
+    let token = api.tokens.token(&session, &appendix, identity.now()).map_err(|e| {
+        tracing::error!(session_id = %session.id, error = %e, "signing the result failed");
+        Error::internal("the result could not be signed")
+    })?;
+    let token = token.ok_or_else(|| Error::internal("finished session without an assessment"))?;
+    let location = redirect_with_token(session.redirect_url.url(), &token);
+    let mut resp = http::Response::new(bytes::Bytes::new());
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::LOCATION,
+        HeaderValue::from_str(location.as_str()).map_err(|_| Error::internal("bad location"))?,
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The token is in the URL: keep it out of Referer headers on the way.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    tracing::info!(session_id = %session.id, "journey finished; redirecting with the result");
+    Ok(resp)
 }

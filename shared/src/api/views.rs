@@ -38,13 +38,14 @@ pub fn session(app: &Identity, session: &Session) -> Value {
         view.insert("min_age".into(), json!(min_age.years()));
     }
     if let Some(a) = &session.assessment {
-        // The result fields of the contract; `appendix` links arrive with stored artifacts.
+        // The result fields of the contract; appendix links are issued fresh on every read.
         view.insert("intent".into(), json!("journey_end"));
         view.insert("score".into(), json!(a.score));
         view.insert("decision".into(), json!(a.decision.as_str()));
         view.insert("reasons".into(), json!(a.reasons));
         view.insert("evidence".into(), Value::Object(a.evidence.clone()));
         view.insert("finished_at".into(), json!(session.finished_at));
+        view.insert("appendix".into(), json!(app.appendix_for(session)));
     }
     if let Some(locale) = &session.locale {
         view.insert("locale".into(), json!(locale.as_str()));

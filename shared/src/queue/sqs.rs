@@ -170,6 +170,21 @@ impl Queue for SqsQueue {
     }
 }
 
+/// A queue's ARN (what S3 notifications and redrive policies name).
+pub async fn queue_arn(client: &Client, queue_url: &str) -> Result<String, QueueError> {
+    let out = client
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| queue_err("GetQueueAttributes", &e))?;
+    out.attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| QueueError::Backend("GetQueueAttributes: no QueueArn".into()))
+}
+
 /// Creates (or brings up to date) `<name>-dlq` and `<name>`, whose RedrivePolicy moves a
 /// message there on its `max_receive_count + 1`-th receive. Returns `(queue_url, dlq_url)`.
 /// For local runs and tests; production queues come from infrastructure code.
@@ -181,17 +196,7 @@ pub async fn create_queue_with_dlq(
 ) -> Result<(String, String), QueueError> {
     let dlq_attrs = HashMap::from([(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_owned())]);
     let dlq_url = ensure_queue(client, &format!("{name}-dlq"), dlq_attrs).await?;
-    let out = client
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| queue_err("GetQueueAttributes", &e))?;
-    let dlq_arn = out
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-        .ok_or_else(|| QueueError::Backend("GetQueueAttributes: no QueueArn".into()))?;
+    let dlq_arn = queue_arn(client, &dlq_url).await?;
     let redrive = serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count });
     let attrs = HashMap::from([
         (QueueAttributeName::VisibilityTimeout, visibility_timeout_secs.to_string()),
