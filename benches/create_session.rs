@@ -4,15 +4,14 @@
 //! Knobs: BENCH_REQUESTS (default 4000 per scenario), BENCH_CONCURRENCY (default 16),
 //! BENCH_STORES (`embedded` and/or `dynamodb`, comma separated; default `embedded`).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_total-identity");
-const KEY: &str = "ti_test_local_demo_key_do_not_use_in_production";
+use common::{KEY, start_server};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -104,24 +103,6 @@ async fn run(base: &str, scenario: Scenario, requests: usize, concurrency: usize
         p99: pct(0.99),
         rps: all.len() as f64 / elapsed,
     }
-}
-
-fn start_server(store: &str, dir: &std::path::Path) -> (std::process::Child, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(dir).env("RUST_LOG", "warn");
-    if store == "dynamodb" {
-        cmd.args(["--store", "dynamodb", "--table", &format!("bench-{}", std::process::id())]);
-    }
-    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("start server");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(b) = line.strip_prefix("listening on ") {
-            break b.to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, base)
 }
 
 #[tokio::main]

@@ -21,6 +21,7 @@ use shared::queue::local::{LocalQueue, QueueSettings, run_consumer};
 use shared::results::ResultTokens;
 use shared::service::{DEMO_API_KEY, Identity, ensure_demo_tenant};
 use shared::signing::ResultSigner;
+use shared::webhooks::{Deliverer, TenantSecrets};
 
 use crate::stores::StoreArgs;
 use crate::uploads::{self, Uploads};
@@ -58,7 +59,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = &args.store.data_dir;
     let appendix = AppendixLinks::new(uploads::local_secret(data_dir, "appendix.key")?, base.clone());
     let app = Arc::new(
-        Identity::new(stores.sessions, stores.tenants, Arc::new(SystemClock), settings).with_appendix(appendix),
+        Identity::new(stores.sessions, stores.tenants.clone(), Arc::new(SystemClock), settings).with_appendix(appendix),
     );
     let objects = Arc::new(LocalObjects::new(
         data_dir.clone(),
@@ -68,14 +69,31 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let dlq =
         Arc::new(LocalQueue::new("steps-dlq", QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 }));
     let queue = Arc::new(LocalQueue::new("steps", STEP_QUEUE).with_dead_letter(dlq));
-    let pipeline = Arc::new(Pipeline::new(
-        app.clone(),
-        objects.clone(),
-        queue.clone(),
-        Arc::new(SandboxChecks),
-        STEP_QUEUE.max_receives,
+    let hooks_dlq = Arc::new(LocalQueue::new(
+        "webhooks-dlq",
+        QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 },
     ));
+    let hooks = Arc::new(LocalQueue::new("webhooks", STEP_QUEUE).with_dead_letter(hooks_dlq.clone()));
+    let pipeline = Arc::new(
+        Pipeline::new(app.clone(), objects.clone(), queue.clone(), Arc::new(SandboxChecks), STEP_QUEUE.max_receives)
+            .with_webhooks(hooks.clone()),
+    );
+    let deliverer = Arc::new(Deliverer::new(
+        hooks.clone(),
+        hooks_dlq,
+        Arc::new(SystemClock),
+        Arc::new(TenantSecrets(stores.tenants.clone())),
+    )?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let webhook_consumer = tokio::spawn(run_consumer(
+        hooks,
+        10,
+        move |batch| {
+            let deliverer = deliverer.clone();
+            async move { deliverer.handle_batch(&batch).await }
+        },
+        stopped.clone(),
+    ));
     let consumer_pipeline = pipeline.clone();
     let consumer = tokio::spawn(run_consumer(
         queue.clone(),
@@ -110,6 +128,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     axum::serve(listener, router).with_graceful_shutdown(shutdown()).await?;
     let _ = stop.send(true);
     let _ = consumer.await;
+    let _ = webhook_consumer.await;
     Ok(())
 }
 

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 use common::{DEMO_KEY, Server, Storage};
 use serde_json::{Value, json};
 
-on_every_store!(a_journey_ends_in_a_decision, bad_uploads_are_refused_and_change_nothing);
+on_every_store!(
+    a_journey_ends_in_a_decision,
+    bad_uploads_are_refused_and_change_nothing,
+    a_signed_webhook_reports_the_decision
+);
 
 fn noisy_png(width: u32, height: u32) -> Vec<u8> {
     let mut seed = 0x1234_5678_u32;
@@ -26,9 +30,14 @@ fn noisy_png(width: u32, height: u32) -> Vec<u8> {
 }
 
 async fn start_session(server: &Server, steps: &[&str]) -> (String, String) {
-    let body = json!({"reference": "cust_journey", "redirect_url": "https://yourapp.com/verified",
-                      "steps": steps, "first_name": "Jane", "last_name": "Smith", "birth_date": "1990-01-31"});
-    let created = server.create(DEMO_KEY, &body, None).await;
+    start_session_with(server, DEMO_KEY, json!({"steps": steps})).await
+}
+
+async fn start_session_with(server: &Server, key: &str, extra: Value) -> (String, String) {
+    let mut body = json!({"reference": "cust_journey", "redirect_url": "https://yourapp.com/verified",
+                          "first_name": "Jane", "last_name": "Smith", "birth_date": "1990-01-31"});
+    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let created = server.create(key, &body, None).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let url = created.body["identity_url"].as_str().unwrap();
     (created.body["session_id"].as_str().unwrap().to_owned(), url.rsplit('/').next().unwrap().to_owned())
@@ -219,4 +228,57 @@ async fn assert_appendix_serves_the_capture(server: &Server, result: &Value, upl
 
     let forged = no_redirects.get(format!("{}x", url)).send().await.unwrap();
     assert_eq!(forged.status(), 404);
+}
+
+/// A receiver that is down for its first request, then up; it keeps what it was sent.
+async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(http::HeaderMap, bytes::Bytes)>>>) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(http::HeaderMap, bytes::Bytes)>>> = Arc::default();
+    let store = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: http::HeaderMap, body: bytes::Bytes| {
+            let store = store.clone();
+            async move {
+                let mut seen = store.lock().unwrap();
+                seen.push((headers, body));
+                if seen.len() == 1 { http::StatusCode::SERVICE_UNAVAILABLE } else { http::StatusCode::OK }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+async fn a_signed_webhook_reports_the_decision(storage: Storage) {
+    let tenant = storage.create_tenant(&["https://yourapp.com"]);
+    let key = tenant["api_key"].as_str().unwrap().to_owned();
+    let secret_key = tenant["webhook_secret"].as_str().unwrap().to_owned();
+    let server = storage.start();
+    let (hook_url, seen) = webhook_receiver().await;
+    let (id, secret) = start_session_with(&server, &key, json!({"steps": ["document"], "webhook_url": hook_url})).await;
+
+    let s = slot(&server, &secret, "document-front", "image/png").await;
+    assert_eq!(post_file(&server, &s.body, &s.body["fields"], noisy_png(800, 500)).await.status(), 204);
+    wait_for("the capture", async || step_status(&journey(&server, &secret).await, "document") == "completed").await;
+    let submitted = server.send(server.http.post(server.url(&format!("/j/{secret}/submit")))).await;
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
+
+    // Down once, then delivered on a retry with the same webhook-id.
+    wait_for("the webhook to be delivered", async || seen.lock().unwrap().len() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "a 2xx ends the retries");
+    let ids: Vec<_> = seen.iter().map(|(h, _)| h["webhook-id"].to_str().unwrap().to_owned()).collect();
+    assert_eq!(ids[0], ids[1]);
+    let signer = shared::signing::WebhookSigner::new(&secret_key).unwrap();
+    for (headers, body) in &seen {
+        signer.verify(headers, body, chrono_now()).expect("signature verifies");
+    }
+    let event: Value = serde_json::from_slice(&seen[1].1).unwrap();
+    assert_eq!(event["type"], "identity.session.finished");
+    assert_eq!(event["data"]["session_id"], id);
+    assert_eq!(event["data"]["decision"], "approved");
 }

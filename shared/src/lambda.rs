@@ -24,6 +24,7 @@ use crate::results::ResultTokens;
 use crate::service::Identity;
 use crate::signing::{ResultSigner, SigningKey};
 use crate::store::dynamodb::DynamoStore;
+use crate::webhooks::{Deliverer, TenantSecrets};
 
 /// JSON logs without ANSI colours, filtered by `RUST_LOG` (default `info`).
 pub fn init_tracing() {
@@ -100,7 +101,8 @@ pub async fn pipeline_from_env() -> Result<Pipeline, lambda_http::Error> {
         Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "TI_STEP_MAX_RECEIVES", reason: v })?,
         Err(_) => 5,
     };
-    Ok(Pipeline::new(identity, objects, steps, checks_from_env()?, max_receives))
+    let webhooks = Arc::new(SqsQueue::from_env(env("TI_WEBHOOK_QUEUE_URL")?).await);
+    Ok(Pipeline::new(identity, objects, steps, checks_from_env()?, max_receives).with_webhooks(webhooks))
 }
 
 /// Providers are chosen explicitly; an unknown choice stops the cold start rather than
@@ -161,9 +163,35 @@ pub async fn serve_steps() -> Result<(), lambda_http::Error> {
     .await
 }
 
-/// One batch. A record without an id cannot be reported on its own, so it fails the batch
-/// (everything is redelivered; processing is idempotent).
+/// One batch of step messages.
 pub async fn handle_steps(pipeline: &Pipeline, event: SqsEvent) -> SqsBatchResponse {
+    handle_sqs(event, async |deliveries| pipeline.handle_batch(deliveries).await).await
+}
+
+/// Runs the webhook function: `TI_WEBHOOK_QUEUE_URL` (its own queue, for retries with
+/// delays) and `TI_WEBHOOK_DLQ_URL` (where deliveries that never succeed end).
+pub async fn serve_webhooks() -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let table = env("TI_TABLE")?;
+    let tenants = Arc::new(DynamoStore::from_env(&table).await);
+    let queue = Arc::new(SqsQueue::from_env(env("TI_WEBHOOK_QUEUE_URL")?).await);
+    let dead_letter = Arc::new(SqsQueue::from_env(env("TI_WEBHOOK_DLQ_URL")?).await);
+    let deliverer =
+        Arc::new(Deliverer::new(queue, dead_letter, Arc::new(SystemClock), Arc::new(TenantSecrets(tenants)))?);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let deliverer = Arc::clone(&deliverer);
+        async move {
+            let response = handle_sqs(event.payload, async |deliveries| deliverer.handle_batch(deliveries).await).await;
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    }))
+    .await
+}
+
+/// Lambda's SQS contract: the handler gets the batch and names the failed message ids. A
+/// record without an id cannot be reported on its own, so it fails the whole batch
+/// (everything is redelivered; every consumer is idempotent).
+pub async fn handle_sqs(event: SqsEvent, handler: impl AsyncFnOnce(&[Delivery]) -> Vec<String>) -> SqsBatchResponse {
     let mut deliveries = Vec::with_capacity(event.records.len());
     let mut unidentified = false;
     for record in event.records {
@@ -178,7 +206,7 @@ pub async fn handle_steps(pipeline: &Pipeline, event: SqsEvent) -> SqsBatchRespo
         tracing::error!("an SQS record had no message id; failing the whole batch");
         deliveries.iter().map(|d| d.message_id.clone()).collect()
     } else {
-        pipeline.handle_batch(&deliveries).await
+        handler(&deliveries).await
     };
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failed

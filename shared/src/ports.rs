@@ -37,6 +37,7 @@ pub trait TenantStore: Send + Sync {
     /// Writes a new tenant with its first API key. Fails with `ConditionFailed` if the id exists.
     async fn insert_tenant(&self, tenant: &Tenant, key: &ApiKeyHash) -> Result<(), StoreError>;
     async fn tenant_by_key(&self, key: &ApiKeyHash) -> Result<Option<Tenant>, StoreError>;
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
 }
 
 #[async_trait]

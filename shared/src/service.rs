@@ -206,6 +206,15 @@ impl Identity {
         Ok(self.sessions.get_session(id).await?)
     }
 
+    pub async fn mark_webhook_queued(&self, id: SessionId) -> Result<(Session, Progress), Error> {
+        self.update(id, |session, now| session.mark_webhook_queued(now)).await
+    }
+
+    /// A tenant by id, for internal work (webhook targets).
+    pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, Error> {
+        Ok(self.tenants.get_tenant(id).await?)
+    }
+
     /// The end user's final submit.
     pub async fn submit(&self, id: SessionId) -> Result<(Session, Progress), Error> {
         self.update(id, |session, now| session.submit(now)).await

@@ -68,6 +68,8 @@ async fn tenants_are_found_by_key_hash_only(store: Arc<dyn Store>) {
     let key = ApiKey::generate(KeyMode::Live);
     store.insert_tenant(&t, &key.hash()).await.unwrap();
     assert_eq!(store.tenant_by_key(&key.hash()).await.unwrap(), Some(t.clone()));
+    assert_eq!(store.get_tenant(&t.id).await.unwrap(), Some(t.clone()));
+    assert_eq!(store.get_tenant(&TenantId::random()).await.unwrap(), None);
     let other = ApiKey::generate(KeyMode::Live);
     assert_eq!(store.tenant_by_key(&other.hash()).await.unwrap(), None);
     // The same id again is refused, and its first key still works.

@@ -123,6 +123,10 @@ pub struct Session {
     /// Set exactly once, by the write that completes the last step of a submitted session.
     #[serde(default)]
     pub assessment: Option<Assessment>,
+    /// Set once the finished-event webhook is on its queue (an outbox flag: a redelivered
+    /// step message re-queues it until this is recorded).
+    #[serde(default)]
+    pub webhook_queued: bool,
     /// Bumped on every write; stores only accept a write that names the version it read.
     pub version: u64,
 }
@@ -156,6 +160,7 @@ impl Session {
             submitted_at: None,
             finished_at: None,
             assessment: None,
+            webhook_queued: false,
             version: 1,
         }
     }
@@ -252,6 +257,15 @@ impl Session {
         self.finished_at = Some(now);
         self.touch(now);
         Progress::Finished
+    }
+
+    pub fn mark_webhook_queued(&mut self, now: i64) -> Result<Progress, Refusal> {
+        if self.webhook_queued {
+            return Ok(Progress::Duplicate);
+        }
+        self.webhook_queued = true;
+        self.touch(now);
+        Ok(Progress::Recorded)
     }
 
     fn touch(&mut self, now: i64) {

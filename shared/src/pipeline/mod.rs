@@ -19,6 +19,7 @@ use crate::error::ErrorKind;
 use crate::objects::{ObjectError, ObjectStore};
 use crate::queue::{Delivery, Queue};
 use crate::service::Identity;
+use crate::webhooks::{DeliveryJob, WebhookEvent, enqueue};
 use checks::{Capture, CheckError, CheckProvider, StepInput};
 
 /// Our own message for steps that run after submission (dvs, peps, bank).
@@ -82,6 +83,8 @@ pub struct Pipeline {
     /// The queue's maxReceiveCount: on the last delivery a failing step records an error
     /// outcome, so the session finishes even though the message goes to the DLQ.
     max_receives: u32,
+    /// Where finished-session webhooks are queued; `None` sends none.
+    webhooks: Option<Arc<dyn Queue>>,
 }
 
 impl Pipeline {
@@ -92,7 +95,12 @@ impl Pipeline {
         checks: Arc<dyn CheckProvider>,
         max_receives: u32,
     ) -> Self {
-        Self { identity, objects, steps, checks, max_receives }
+        Self { identity, objects, steps, checks, max_receives, webhooks: None }
+    }
+
+    pub fn with_webhooks(mut self, queue: Arc<dyn Queue>) -> Self {
+        self.webhooks = Some(queue);
+        self
     }
 
     pub fn identity(&self) -> &Identity {
@@ -156,7 +164,13 @@ impl Pipeline {
             let outcome = StepOutcome::Error { code: "processing_failed".into() };
             let source = format!("failed:{message_id}");
             match self.identity.record_outcome(session_id, step, outcome, &source).await {
-                Ok((_, progress)) => self.after(session_id, progress),
+                // The message is bound for the DLQ anyway, so a webhook that cannot be queued
+                // now is an operator's matter: logged as an error beside the DLQ alarm.
+                Ok((session, _)) => {
+                    if let Err(Retry(why)) = self.after(&session).await {
+                        tracing::error!(%session_id, reason = %why, "finished webhook not queued");
+                    }
+                }
                 Err(e) => {
                     tracing::error!(%session_id, step = step.as_str(), code = e.code, "could not record the error outcome")
                 }
@@ -235,10 +249,7 @@ impl Pipeline {
 
     async fn record(&self, id: SessionId, step: Step, outcome: StepOutcome, source: &str) -> Result<(), Retry> {
         match self.identity.record_outcome(id, step, outcome, source).await {
-            Ok((_, progress)) => {
-                self.after(id, progress);
-                Ok(())
-            }
+            Ok((session, _)) => self.after(&session).await,
             Err(e) if e.kind == ErrorKind::Conflict && e.code == "session_closed" => {
                 tracing::info!(session_id = %id, step = step.as_str(), "result for a closed session ignored");
                 Ok(())
@@ -247,17 +258,45 @@ impl Pipeline {
         }
     }
 
-    fn after(&self, id: SessionId, progress: Progress) {
-        if progress == Progress::Finished {
-            tracing::info!(session_id = %id, "session finished");
+    /// A finished session's outcome webhook, queued at least once: a failure here fails the
+    /// message, whose redelivery (a duplicate for the step) comes back to queue it.
+    async fn after(&self, session: &Session) -> Result<(), Retry> {
+        if session.status != crate::domain::SessionStatus::Finished || session.webhook_queued {
+            return Ok(());
         }
+        let Some(queue) = &self.webhooks else { return Ok(()) };
+        let now = self.identity.now();
+        let tenant = self.identity.tenant(&session.tenant_id).await.map_err(|e| Retry(e.code.into()))?;
+        let appendix = self.identity.appendix_for(session);
+        let job = tenant.and_then(|tenant| {
+            let event = WebhookEvent::finished(session, &appendix, now)?;
+            DeliveryJob::for_session(event, &tenant, session, now)
+        });
+        if let Some(job) = job {
+            enqueue(&**queue, &job).await.map_err(|e| Retry(format!("webhook queue: {e}")))?;
+            tracing::info!(session_id = %session.id, "finished webhook queued");
+        }
+        if let Err(e) = self.identity.mark_webhook_queued(session.id).await {
+            // Harmless: a later redelivery may queue the same event id again; receivers dedupe.
+            tracing::warn!(session_id = %session.id, code = e.code, "could not mark the webhook as queued");
+        }
+        Ok(())
     }
 
     /// The end user's final submit: queue the steps that run now, then mark the session
     /// submitted. Queuing first means a crash in between leaves runnable work, never a
     /// session waiting for messages that were never sent (the runs are idempotent).
     pub async fn submit(&self, id: SessionId) -> Result<(Session, Progress), crate::error::Error> {
+        let unavailable = |Retry(why): Retry| {
+            tracing::error!(session_id = %id, reason = %why, "finished webhook not queued");
+            crate::error::Error::new(ErrorKind::Unavailable, "queue_unavailable", "please retry")
+        };
         let session = self.identity.load(id).await?.ok_or_else(crate::error::Error::session_not_found)?;
+        if session.status == crate::domain::SessionStatus::Finished {
+            // A repeated submit of a finished session only makes sure its webhook is queued.
+            self.after(&session).await.map_err(unavailable)?;
+            return Ok((session, Progress::Duplicate));
+        }
         if session.is_open_at(self.identity.now())
             && !session.steps.iter().any(|s| s.step.is_capture() && s.outcome.is_none())
         {
@@ -270,6 +309,8 @@ impl Pipeline {
                 })?;
             }
         }
-        self.identity.submit(id).await
+        let (session, progress) = self.identity.submit(id).await?;
+        self.after(&session).await.map_err(unavailable)?;
+        Ok((session, progress))
     }
 }

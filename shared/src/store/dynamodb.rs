@@ -266,7 +266,11 @@ impl TenantStore for DynamoStore {
             return Ok(None);
         };
         let tenant_id = get_s(&key_item, "tenant_id")?;
-        let tenant = self.get_item(key(format!("TENANT#{tenant_id}"), "TENANT")).await?;
+        self.get_tenant(&TenantId::from_stored(tenant_id.to_owned())).await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let tenant = self.get_item(key(format!("TENANT#{id}"), "TENANT")).await?;
         tenant.as_ref().map(decode).transpose()
     }
 }

@@ -127,6 +127,18 @@ impl TenantStore for SqliteStore {
         })
         .await
     }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            let doc: Option<String> = conn
+                .query_row("SELECT doc FROM tenants WHERE id = ?1", params![id], |row| row.get(0))
+                .optional()
+                .map_err(from_sqlite)?;
+            doc.map(|d| decode(&d)).transpose()
+        })
+        .await
+    }
 }
 
 #[async_trait]

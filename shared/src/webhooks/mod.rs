@@ -42,3 +42,13 @@ impl SecretLookup for HashMap<TenantId, String> {
         Ok(self.get(tenant).cloned())
     }
 }
+
+/// Secrets from the tenant store, read per delivery so a rotated secret applies at once.
+pub struct TenantSecrets(pub std::sync::Arc<dyn crate::ports::TenantStore>);
+
+#[async_trait]
+impl SecretLookup for TenantSecrets {
+    async fn webhook_secret(&self, tenant: &TenantId) -> Result<Option<String>, StoreError> {
+        Ok(self.0.get_tenant(tenant).await?.map(|t| t.webhook_secret))
+    }
+}
