@@ -44,6 +44,8 @@ async fn prepared(http: &reqwest::Client, base: &str, png: &[u8]) -> (String, St
     }
     form = form.part("file", reqwest::multipart::Part::bytes(png.to_vec()).file_name("c.png"));
     assert_eq!(http.post(slot["url"].as_str().unwrap()).multipart(form).send().await.unwrap().status(), 204);
+    let details = json!({"bank": {"bsb": "062-000", "account_number": "12345678"}});
+    assert_eq!(http.put(format!("{base}/j/{secret}/details")).json(&details).send().await.unwrap().status(), 200);
     loop {
         let j: Value = http.get(format!("{base}/j/{secret}/session")).send().await.unwrap().json().await.unwrap();
         if j["steps"][0]["status"] == "completed" {

@@ -6,6 +6,7 @@ mod stores;
 mod uploads;
 
 use clap::{Args, Parser, Subcommand};
+use shared::domain::tenant::ResultSigning;
 use shared::domain::{KeyMode, Step, Steps, Threshold};
 use shared::service::{TenantSpec, create_tenant};
 
@@ -64,6 +65,10 @@ struct TenantCreateArgs {
     /// Allow http://localhost origins (local development).
     #[arg(long)]
     local: bool,
+    /// Sign this tenant's result tokens with HS256 and a shared secret (printed once)
+    /// instead of ES256 with the published JWKS.
+    #[arg(long)]
+    hs256: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -104,6 +109,7 @@ async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error:
         default_threshold: threshold,
         mode: if args.live { KeyMode::Live } else { KeyMode::Test },
         demo_key: false,
+        result_signing: if args.hs256 { ResultSigning::generate_hs256() } else { ResultSigning::Es256 },
     };
     let policy = if args.local || args.store.is_embedded() {
         shared::domain::UrlPolicy::AllowHttpLocalhost
@@ -120,15 +126,26 @@ async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error:
             "api_key": key.expose(),
             "webhook_secret": tenant.webhook_secret,
             "redirect_origins": tenant.redirect_origins,
+            "result_secret": hs256_secret(&tenant.result_signing),
         });
         println!("{out}");
     } else {
         println!("Created tenant {} ({})", tenant.name, tenant.id);
         println!("API key:        {}", key.expose());
         println!("Webhook secret: {}", tenant.webhook_secret);
+        if let Some(secret) = hs256_secret(&tenant.result_signing) {
+            println!("Result secret:  {secret}  (HS256 result tokens)");
+        }
         println!("Store the key now: it is kept only as a hash and cannot be shown again.");
     }
     Ok(())
+}
+
+fn hs256_secret(signing: &ResultSigning) -> Option<&str> {
+    match signing {
+        ResultSigning::Hs256 { secret } => Some(secret),
+        ResultSigning::Es256 => None,
+    }
 }
 
 fn chrono_now() -> i64 {

@@ -58,8 +58,15 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     ensure_demo_tenant(&*stores.tenants, &settings, SystemClock.now()).await?;
     let data_dir = &args.store.data_dir;
     let appendix = AppendixLinks::new(uploads::local_secret(data_dir, "appendix.key")?, base.clone());
+    let hooks_dlq = Arc::new(LocalQueue::new(
+        "webhooks-dlq",
+        QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 },
+    ));
+    let hooks = Arc::new(LocalQueue::new("webhooks", STEP_QUEUE).with_dead_letter(hooks_dlq.clone()));
     let app = Arc::new(
-        Identity::new(stores.sessions, stores.tenants.clone(), Arc::new(SystemClock), settings).with_appendix(appendix),
+        Identity::new(stores.sessions, stores.tenants.clone(), Arc::new(SystemClock), settings)
+            .with_appendix(appendix)
+            .with_webhooks(hooks.clone()),
     );
     let objects = Arc::new(LocalObjects::new(
         data_dir.clone(),
@@ -69,15 +76,13 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let dlq =
         Arc::new(LocalQueue::new("steps-dlq", QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 }));
     let queue = Arc::new(LocalQueue::new("steps", STEP_QUEUE).with_dead_letter(dlq));
-    let hooks_dlq = Arc::new(LocalQueue::new(
-        "webhooks-dlq",
-        QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 },
+    let pipeline = Arc::new(Pipeline::new(
+        app.clone(),
+        objects.clone(),
+        queue.clone(),
+        Arc::new(SandboxChecks),
+        STEP_QUEUE.max_receives,
     ));
-    let hooks = Arc::new(LocalQueue::new("webhooks", STEP_QUEUE).with_dead_letter(hooks_dlq.clone()));
-    let pipeline = Arc::new(
-        Pipeline::new(app.clone(), objects.clone(), queue.clone(), Arc::new(SandboxChecks), STEP_QUEUE.max_receives)
-            .with_webhooks(hooks.clone()),
-    );
     let deliverer = Arc::new(Deliverer::new(
         hooks.clone(),
         hooks_dlq,

@@ -118,18 +118,18 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
         default_threshold: None,
         mode: KeyMode::Test,
         demo_key: false,
+        result_signing: Default::default(),
     };
     let now = shared::ports::Clock::now(&SystemClock);
     let (tenant, _) = create_tenant(&*store, UrlPolicy::AllowHttpLocalhost, spec, now).await.unwrap();
     let settings = Settings::new(Mode::Local, "http://127.0.0.1:8080").unwrap();
     let identity = Arc::new(
         Identity::new(store.clone(), store.clone(), Arc::new(SystemClock), settings)
-            .with_appendix(AppendixLinks::new([9; 32], "http://127.0.0.1:8080")),
-    );
-    let pipeline = Arc::new(
-        Pipeline::new(identity.clone(), objects.clone(), steps.clone(), Arc::new(SandboxChecks), 3)
+            .with_appendix(AppendixLinks::new([9; 32], "http://127.0.0.1:8080"))
             .with_webhooks(hooks.clone()),
     );
+    let pipeline =
+        Arc::new(Pipeline::new(identity.clone(), objects.clone(), steps.clone(), Arc::new(SandboxChecks), 3));
     let signer = ResultSigner::new(SigningKey::generate_es256().unwrap()).unwrap();
     let api =
         JourneyApi { pipeline: pipeline.clone(), tokens: Arc::new(ResultTokens::new(signer, "http://127.0.0.1:8080")) };

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 on_every_store!(
     a_journey_ends_in_a_decision,
     bad_uploads_are_refused_and_change_nothing,
-    a_signed_webhook_reports_the_decision
+    a_signed_webhook_reports_the_decision,
+    details_feed_the_dvs_and_bank_steps
 );
 
 fn noisy_png(width: u32, height: u32) -> Vec<u8> {
@@ -258,7 +259,8 @@ async fn a_signed_webhook_reports_the_decision(storage: Storage) {
     let secret_key = tenant["webhook_secret"].as_str().unwrap().to_owned();
     let server = storage.start();
     let (hook_url, seen) = webhook_receiver().await;
-    let (id, secret) = start_session_with(&server, &key, json!({"steps": ["document"], "webhook_url": hook_url})).await;
+    let (id, secret) =
+        start_session_with(&server, &key, json!({"steps": ["document"], "webhook_url": hook_url.clone()})).await;
 
     let s = slot(&server, &secret, "document-front", "image/png").await;
     assert_eq!(post_file(&server, &s.body, &s.body["fields"], noisy_png(800, 500)).await.status(), 204);
@@ -269,6 +271,7 @@ async fn a_signed_webhook_reports_the_decision(storage: Storage) {
     // Down once, then delivered on a retry with the same webhook-id.
     wait_for("the webhook to be delivered", async || seen.lock().unwrap().len() >= 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let received = seen.clone();
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "a 2xx ends the retries");
     let ids: Vec<_> = seen.iter().map(|(h, _)| h["webhook-id"].to_str().unwrap().to_owned()).collect();
@@ -281,4 +284,50 @@ async fn a_signed_webhook_reports_the_decision(storage: Storage) {
     assert_eq!(event["type"], "identity.session.finished");
     assert_eq!(event["data"]["session_id"], id);
     assert_eq!(event["data"]["decision"], "approved");
+
+    // Cancelling is a lifecycle event too.
+    let (cancelled, _) =
+        start_session_with(&server, &key, json!({"steps": ["document"], "webhook_url": hook_url})).await;
+    assert_eq!(server.cancel(&key, &cancelled).await.status, 200);
+    wait_for("the cancelled webhook", async || received.lock().unwrap().len() >= 3).await;
+    let (headers, body) = received.lock().unwrap()[2].clone();
+    signer.verify(&headers, &body, chrono_now()).expect("signature verifies");
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["type"], "identity.session.cancelled");
+    assert_eq!(event["data"]["session_id"], cancelled);
+}
+
+async fn details_feed_the_dvs_and_bank_steps(storage: Storage) {
+    let server = storage.start();
+    let (id, secret) = start_session(&server, &["dvs", "bank"]).await;
+    let put = |body: Value| server.http.put(server.url(&format!("/j/{secret}/details"))).json(&body);
+    let submit = || server.http.post(server.url(&format!("/j/{secret}/submit")));
+    server.send(submit()).await.assert_error(409, "details_missing", "details");
+
+    let licence =
+        json!({"document_type": "driverslicence", "number": "12345678", "state": "NSW", "card_number": "P1234567"});
+    server
+        .send(put(json!({"dvs": licence, "bank": {"bsb": "62-000", "account_number": "12345678"}})))
+        .await
+        .assert_error(400, "invalid_bsb", "bank.bsb");
+    server.send(put(json!({"dvs": {"document_type": "driverslicence", "number": "1"}}))).await.assert_error(
+        400,
+        "missing_field",
+        "dvs.state",
+    );
+    server.send(put(json!({"passport": {}}))).await.assert_error(400, "unknown_field", "passport");
+    let j = journey(&server, &secret).await;
+    assert_eq!(j["details_provided"], json!({"dvs": false, "bank": false}), "refused details change nothing");
+
+    let ok = server.send(put(json!({"dvs": licence, "bank": {"bsb": "062-000", "account_number": "12345678"}}))).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["details_provided"], json!({"dvs": true, "bank": true}));
+    assert!(!ok.body.to_string().contains("12345678"), "details are never echoed");
+
+    assert_eq!(server.send(submit()).await.status, 200);
+    wait_for("the decision", async || server.get(DEMO_KEY, &id).await.body["status"] == "finished").await;
+    let result = server.get(DEMO_KEY, &id).await.body;
+    assert_eq!(result["decision"], "approved", "{result}");
+    assert_eq!(result["evidence"]["dvs"], json!({"outcome": "primary", "decision": "Y", "document": "driverslicence"}));
+    assert_eq!(result["evidence"]["bank"], json!({"outcome": "exact", "given_name": 100, "family_name": 100}));
 }

@@ -47,10 +47,26 @@ pub async fn identity_from_env() -> Result<Identity, ConfigError> {
     Ok(Identity::new(store.clone(), store, Arc::new(SystemClock), settings))
 }
 
+/// Adds the webhook queue, `TI_WEBHOOK_QUEUE_URL`, for functions that can end a session.
+pub async fn with_webhooks_from_env(identity: Identity) -> Result<Identity, ConfigError> {
+    let queue = Arc::new(SqsQueue::from_env(env("TI_WEBHOOK_QUEUE_URL")?).await);
+    Ok(identity.with_webhooks(queue))
+}
+
+/// Like [`serve`], for a function that can end sessions and so sends their webhooks.
+pub async fn serve_with_webhooks(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let app = Arc::new(with_webhooks_from_env(identity_from_env().await?).await?);
+    run_http(app, accept).await
+}
+
 /// Runs a function that serves the endpoints `accept` admits.
 pub async fn serve(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     init_tracing();
-    let app = Arc::new(identity_from_env().await?);
+    run_http(Arc::new(identity_from_env().await?), accept).await
+}
+
+async fn run_http(app: Arc<Identity>, accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     lambda_http::run(service_fn(move |req: lambda_http::Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, std::convert::Infallible>(handle(&app, req, accept).await) }
@@ -94,15 +110,14 @@ fn env(name: &'static str) -> Result<String, ConfigError> {
 /// The step pipeline from the environment: `TI_BUCKET`, `TI_STEP_QUEUE_URL`,
 /// `TI_STEP_MAX_RECEIVES` (the queue's maxReceiveCount, default 5) and `TI_CHECKS`.
 pub async fn pipeline_from_env() -> Result<Pipeline, lambda_http::Error> {
-    let identity = Arc::new(identity_from_env().await?);
+    let identity = Arc::new(with_webhooks_from_env(identity_from_env().await?).await?);
     let objects = Arc::new(S3Objects::from_env(&env("TI_BUCKET")?).await?);
     let steps = Arc::new(SqsQueue::from_env(env("TI_STEP_QUEUE_URL")?).await);
     let max_receives = match std::env::var("TI_STEP_MAX_RECEIVES") {
         Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "TI_STEP_MAX_RECEIVES", reason: v })?,
         Err(_) => 5,
     };
-    let webhooks = Arc::new(SqsQueue::from_env(env("TI_WEBHOOK_QUEUE_URL")?).await);
-    Ok(Pipeline::new(identity, objects, steps, checks_from_env()?, max_receives).with_webhooks(webhooks))
+    Ok(Pipeline::new(identity, objects, steps, checks_from_env()?, max_receives))
 }
 
 /// Providers are chosen explicitly; an unknown choice stops the cold start rather than

@@ -5,8 +5,12 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::appendix::AppendixEntry;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use crate::domain::Session;
-use crate::signing::{ResultSigner, SigningError, StandardClaims};
+use crate::domain::tenant::{ResultSigning, Tenant};
+use crate::signing::{ResultSigner, SigningError, SigningKey, StandardClaims};
 
 /// Result tokens travel in a browser redirect and are read at once; they need not live long.
 pub const TOKEN_TTL_SECS: i64 = 15 * 60;
@@ -50,10 +54,11 @@ impl ResultTokens {
         &self.issuer
     }
 
-    /// A fresh token for a finished session.
+    /// A fresh token for a finished session, signed as its tenant chose.
     pub fn token(
         &self,
         session: &Session,
+        tenant: &Tenant,
         appendix: &[AppendixEntry],
         now: i64,
     ) -> Result<Option<String>, SigningError> {
@@ -67,7 +72,13 @@ impl ResultTokens {
             jti: uuid::Uuid::new_v4().to_string(),
             reference: session.reference.as_str().to_owned(),
         };
-        self.signer.sign(&claims, standard).map(Some)
+        match &tenant.result_signing {
+            ResultSigning::Es256 => self.signer.sign(&claims, standard).map(Some),
+            ResultSigning::Hs256 { secret } => {
+                let key = URL_SAFE_NO_PAD.decode(secret).map_err(|_| SigningError::InvalidInput("bad HS256 secret"))?;
+                ResultSigner::new(SigningKey::hs256(key))?.sign(&claims, standard).map(Some)
+            }
+        }
     }
 }
 
@@ -87,6 +98,38 @@ pub fn redirect_with_token(redirect_url: &Url, token: &str) -> Url {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decision::{Screening, StepOutcome};
+    use crate::domain::{SessionId, Step};
+
+    async fn finished_demo_session() -> (crate::testing::Demo, Session) {
+        let demo = crate::testing::demo().await;
+        let mut session = demo.seed_session(&SessionId::random().to_string()).await;
+        session.steps.retain(|s| s.step == Step::Document);
+        let outcome = StepOutcome::Peps { count: 0, outcome: Screening::Cleared };
+        session.steps[0].outcome = Some(outcome);
+        session.submit(demo.app.now()).unwrap();
+        (demo, session)
+    }
+
+    #[tokio::test]
+    async fn tenants_choose_es256_or_a_shared_hs256_secret() {
+        let (demo, session) = finished_demo_session().await;
+        let tokens =
+            ResultTokens::new(ResultSigner::new(SigningKey::generate_es256().unwrap()).unwrap(), "https://v.example");
+        let now = demo.app.now();
+        let aud = demo.tenant.id.as_str();
+
+        let es = tokens.token(&session, &demo.tenant, &[], now).unwrap().unwrap();
+        assert_eq!(tokens.signer().verify(&es, aud, "https://v.example", now).unwrap()["sub"], session.id.to_string());
+
+        let mut tenant = demo.tenant.clone();
+        tenant.result_signing = ResultSigning::generate_hs256();
+        let hs = tokens.token(&session, &tenant, &[], now).unwrap().unwrap();
+        let ResultSigning::Hs256 { secret } = &tenant.result_signing else { unreachable!() };
+        let shared = ResultSigner::new(SigningKey::hs256(URL_SAFE_NO_PAD.decode(secret).unwrap())).unwrap();
+        assert_eq!(shared.verify(&hs, aud, "https://v.example", now).unwrap()["decision"], "approved");
+        assert!(tokens.signer().verify(&hs, aud, "https://v.example", now).is_err(), "not accepted as ES256");
+    }
 
     #[test]
     fn redirects_keep_the_query_and_carry_one_token() {

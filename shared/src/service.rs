@@ -39,6 +39,8 @@ pub struct Identity {
     clock: Arc<dyn Clock>,
     settings: Settings,
     appendix: Option<AppendixLinks>,
+    /// Where lifecycle webhooks are queued; `None` sends none (the admin command, tests).
+    webhooks: Option<Arc<dyn crate::queue::Queue>>,
 }
 
 impl Identity {
@@ -48,7 +50,41 @@ impl Identity {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Self {
-        Self { sessions, tenants, clock, settings, appendix: None }
+        Self { sessions, tenants, clock, settings, appendix: None, webhooks: None }
+    }
+
+    pub fn with_webhooks(mut self, queue: Arc<dyn crate::queue::Queue>) -> Self {
+        self.webhooks = Some(queue);
+        self
+    }
+
+    /// Queues the webhook of a session that has ended (finished or cancelled), at least once:
+    /// the outbox flag is set only after the queue took it, so a retry of whatever ended the
+    /// session queues it again (same event id; receivers dedupe).
+    pub async fn queue_terminal_webhook(&self, session: &Session) -> Result<(), Error> {
+        use crate::webhooks::{DeliveryJob, WebhookEvent, enqueue};
+        let Some(queue) = &self.webhooks else { return Ok(()) };
+        let now = self.now();
+        let event = match session.status {
+            _ if session.webhook_queued => return Ok(()),
+            crate::domain::SessionStatus::Finished => WebhookEvent::finished(session, &self.appendix_for(session), now),
+            crate::domain::SessionStatus::Cancelled => Some(WebhookEvent::cancelled(session, now)),
+            _ => return Ok(()),
+        };
+        let tenant = self.tenants.get_tenant(&session.tenant_id).await?;
+        let job = tenant.zip(event).and_then(|(tenant, event)| DeliveryJob::for_session(event, &tenant, session, now));
+        if let Some(job) = job {
+            enqueue(&**queue, &job).await.map_err(|e| {
+                tracing::error!(session_id = %session.id, error = %e, "webhook not queued");
+                Error::new(ErrorKind::Unavailable, "queue_unavailable", "please retry")
+            })?;
+            tracing::info!(session_id = %session.id, status = session.status.as_str(), "webhook queued");
+        }
+        if let Err(e) = self.mark_webhook_queued(session.id).await {
+            // Harmless: a later retry may queue the same event id again; receivers dedupe.
+            tracing::warn!(session_id = %session.id, code = e.code, "could not mark the webhook as queued");
+        }
+        Ok(())
     }
 
     /// Issues appendix links for finished sessions' evidence.
@@ -155,9 +191,15 @@ impl Identity {
             let mut session = self.get_session(tenant, id).await?;
             let read_version = session.version;
             match session.cancel(self.now()) {
-                Ok(Cancel::AlreadyCancelled) => return Ok(session),
+                Ok(Cancel::AlreadyCancelled) => {
+                    self.queue_terminal_webhook(&session).await?;
+                    return Ok(session);
+                }
                 Ok(Cancel::Cancelled) => match self.sessions.replace_session(&session, read_version).await {
-                    Ok(()) => return Ok(session),
+                    Ok(()) => {
+                        self.queue_terminal_webhook(&session).await?;
+                        return Ok(session);
+                    }
                     Err(StoreError::ConditionFailed) => continue,
                     Err(e) => return Err(e.into()),
                 },
@@ -206,6 +248,15 @@ impl Identity {
         Ok(self.sessions.get_session(id).await?)
     }
 
+    /// Stores the user's dvs / bank details (journey side).
+    pub async fn set_details(
+        &self,
+        id: SessionId,
+        details: crate::domain::Details,
+    ) -> Result<(Session, Progress), Error> {
+        self.update(id, |session, now| session.set_details(details.clone(), now)).await
+    }
+
     pub async fn mark_webhook_queued(&self, id: SessionId) -> Result<(Session, Progress), Error> {
         self.update(id, |session, now| session.mark_webhook_queued(now)).await
     }
@@ -236,6 +287,14 @@ impl Identity {
                     Err(StoreError::ConditionFailed) => continue,
                     Err(e) => return Err(e.into()),
                 },
+                Err(Refusal::DetailsMissing) => {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "details_missing",
+                        "the dvs and bank steps need their details before submitting",
+                    )
+                    .with_field("details"));
+                }
                 Err(Refusal::CapturesMissing) => {
                     return Err(Error::new(
                         ErrorKind::Conflict,
@@ -285,6 +344,7 @@ pub struct TenantSpec {
     pub mode: KeyMode,
     /// Use [`DEMO_API_KEY`] instead of a random key (local demos and examples only).
     pub demo_key: bool,
+    pub result_signing: crate::domain::tenant::ResultSigning,
 }
 
 /// Creates a tenant and its first API key. The key is returned once and stored only as a hash.
@@ -325,6 +385,7 @@ pub async fn create_tenant(
         default_steps: spec.default_steps.unwrap_or_else(Tenant::standard_steps),
         default_threshold: spec.default_threshold.unwrap_or(Threshold::DEFAULT),
         created_at: now,
+        result_signing: spec.result_signing,
     };
     tenants.insert_tenant(&tenant, &key.hash()).await?;
     Ok((tenant, key))
@@ -341,6 +402,7 @@ pub fn demo_tenant_spec() -> TenantSpec {
         default_threshold: None,
         mode: KeyMode::Test,
         demo_key: true,
+        result_signing: Default::default(),
     }
 }
 

@@ -32,6 +32,16 @@ async fn session_with(demo: &Demo, steps: &[Step]) -> SessionId {
             source: None,
         })
         .collect();
+    session.details = shared::domain::Details {
+        dvs: Some(
+            shared::domain::DvsDetails::parse(&serde_json::json!({"document_type": "passport", "number": "PA1234567"}))
+                .unwrap(),
+        ),
+        bank: Some(
+            shared::domain::BankDetails::parse(&serde_json::json!({"bsb": "062-000", "account_number": "12345678"}))
+                .unwrap(),
+        ),
+    };
     session.version += 1;
     use shared::ports::SessionStore;
     demo.store.replace_session(&session, read).await.unwrap();

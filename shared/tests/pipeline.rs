@@ -79,6 +79,11 @@ async fn captures_and_queued_steps_end_in_one_decision() {
     assert_eq!(session.status, SessionStatus::InProgress);
     assert!(session.steps.iter().filter(|s| s.step.is_capture()).all(|s| s.status == StepStatus::Completed));
 
+    let err = rig.local.pipeline.submit(id).await.unwrap_err();
+    assert_eq!((err.code, err.field.as_deref()), ("details_missing", Some("details")));
+    let bank = json!({"bsb": "062-000", "account_number": "12345678"});
+    let details = shared::domain::Details { dvs: None, bank: Some(shared::domain::BankDetails::parse(&bank).unwrap()) };
+    rig.demo.app.set_details(id, details).await.unwrap();
     let (_, progress) = rig.local.pipeline.submit(id).await.unwrap();
     assert_eq!(progress, Progress::Recorded, "peps and bank are still queued");
     assert!(rig.drain().await.iter().all(Vec::is_empty));

@@ -24,6 +24,7 @@ fn tenant() -> Tenant {
         default_steps: Tenant::standard_steps(),
         default_threshold: Threshold::DEFAULT,
         created_at: NOW,
+        result_signing: Default::default(),
     }
 }
 

@@ -30,6 +30,8 @@ pub enum JourneyEndpoint {
     Session(String),
     RequestUpload(String),
     Submit(String),
+    /// The user's details for the dvs and bank steps.
+    Details(String),
     /// The journey's end: a redirect to `redirect_url` with the signed result.
     Finish(String),
     /// Public keys for verifying result tokens.
@@ -61,6 +63,7 @@ impl JourneyEndpoint {
             "session" => (JourneyEndpoint::Session(secret), Method::GET),
             "uploads" => (JourneyEndpoint::RequestUpload(secret), Method::POST),
             "submit" => (JourneyEndpoint::Submit(secret), Method::POST),
+            "details" => (JourneyEndpoint::Details(secret), Method::PUT),
             "finish" => (JourneyEndpoint::Finish(secret), Method::GET),
             _ => return None,
         };
@@ -82,6 +85,7 @@ pub async fn handle(api: &JourneyApi, endpoint: JourneyEndpoint, req: &Request) 
         JourneyEndpoint::Session(secret) => session(pipeline, &secret).await,
         JourneyEndpoint::RequestUpload(secret) => request_upload(pipeline, &secret, req).await,
         JourneyEndpoint::Submit(secret) => submit(pipeline, &secret).await,
+        JourneyEndpoint::Details(secret) => details(pipeline, &secret, req).await,
         JourneyEndpoint::Finish(secret) => finish(api, &secret).await,
         JourneyEndpoint::Appendix(token) => {
             let identity = pipeline.identity();
@@ -116,9 +120,19 @@ fn view(pipeline: &Pipeline, session: &Session) -> Value {
             step
         })
         .collect();
+    // Whether the details the dvs / bank steps need are in: flags only, never the values.
+    let wants = |step| session.steps.iter().any(|s| s.step == step);
+    let mut provided = serde_json::Map::new();
+    if wants(crate::domain::Step::Dvs) {
+        provided.insert("dvs".into(), json!(session.details.dvs.is_some()));
+    }
+    if wants(crate::domain::Step::Bank) {
+        provided.insert("bank".into(), json!(session.details.bank.is_some()));
+    }
     json!({
         "status": session.status_at(pipeline.identity().now()).as_str(),
         "steps": steps,
+        "details_provided": provided,
         "expires_at": session.expires_at,
     })
 }
@@ -180,7 +194,9 @@ async fn finish(api: &JourneyApi, secret: &str) -> Result<Response, Error> {
         return Err(Error::new(ErrorKind::Conflict, code, message).with_field("session"));
     }
     let appendix = identity.appendix_for(&session);
-    let token = api.tokens.token(&session, &appendix, identity.now()).map_err(|e| {
+    let tenant =
+        identity.tenant(&session.tenant_id).await?.ok_or_else(|| Error::internal("session without a tenant"))?;
+    let token = api.tokens.token(&session, &tenant, &appendix, identity.now()).map_err(|e| {
         tracing::error!(session_id = %session.id, error = %e, "signing the result failed");
         Error::internal("the result could not be signed")
     })?;
@@ -198,4 +214,23 @@ async fn finish(api: &JourneyApi, secret: &str) -> Result<Response, Error> {
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     tracing::info!(session_id = %session.id, "journey finished; redirecting with the result");
     Ok(resp)
+}
+
+/// `PUT /j/{secret}/details` with `{"dvs": {...}, "bank": {...}}` (either or both).
+async fn details(pipeline: &Pipeline, secret: &str, req: &Request) -> Result<Response, Error> {
+    check_json_body(req)?;
+    let body = parse_body(req.body())?;
+    let Value::Object(map) = &body else {
+        return Err(Error::invalid("invalid_json", "body", "body must be a JSON object"));
+    };
+    if let Some(unknown) = map.keys().find(|k| !matches!(k.as_str(), "dvs" | "bank")) {
+        return Err(Error::invalid("unknown_field", unknown.clone(), format!("unknown field `{unknown}`")));
+    }
+    let details = crate::domain::Details {
+        dvs: map.get("dvs").map(crate::domain::DvsDetails::parse).transpose()?,
+        bank: map.get("bank").map(crate::domain::BankDetails::parse).transpose()?,
+    };
+    let session = pipeline.identity().journey_session(secret).await?;
+    let (session, _) = pipeline.identity().set_details(session.id, details).await?;
+    Ok(json_response(StatusCode::OK, &view(pipeline, &session)))
 }

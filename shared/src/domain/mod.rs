@@ -1,6 +1,7 @@
 //! Domain types: once a value is one of these, it is valid.
 
 pub mod dates;
+pub mod details;
 pub mod ids;
 pub mod request;
 pub mod session;
@@ -10,6 +11,7 @@ pub mod text;
 pub mod urls;
 
 pub use dates::{BirthDate, ExpiresIn};
+pub use details::{BankDetails, Details, DvsDetails};
 pub use ids::{ApiKey, ApiKeyHash, IdempotencyKey, JourneySecret, KeyMode, SessionId, TenantId};
 pub use request::CreateSessionRequest;
 pub use session::{Cancel, NewSession, Person, Progress, Refusal, Session, SessionStatus, StepState, StepStatus};

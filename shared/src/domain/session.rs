@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::dates::BirthDate;
+use super::details::Details;
 use super::ids::{JourneySecret, SessionId, TenantId};
 use super::steps::{MinAge, Step, Steps, Threshold};
 use super::text::{Locale, Metadata, PersonName, Reference};
@@ -115,6 +116,9 @@ pub struct Session {
     pub updated_at: i64,
     pub expires_at: i64,
     pub cancelled_at: Option<i64>,
+    /// What the user typed for the dvs and bank steps.
+    #[serde(default)]
+    pub details: Details,
     /// When the end user submitted the journey; the session then waits only for its steps.
     #[serde(default)]
     pub submitted_at: Option<i64>,
@@ -157,6 +161,7 @@ impl Session {
             updated_at: now,
             expires_at: now + i64::from(new.expires_in),
             cancelled_at: None,
+            details: Details::default(),
             submitted_at: None,
             finished_at: None,
             assessment: None,
@@ -226,6 +231,32 @@ impl Session {
         Ok(self.finish_if_ready(now))
     }
 
+    /// Whether a dvs or bank step still lacks the details it checks.
+    pub fn missing_details(&self) -> bool {
+        let wants = |step| self.steps.iter().any(|s| s.step == step);
+        (wants(Step::Dvs) && self.details.dvs.is_none()) || (wants(Step::Bank) && self.details.bank.is_none())
+    }
+
+    /// Records the user's details; only while the journey is open.
+    pub fn set_details(&mut self, details: Details, now: i64) -> Result<Progress, Refusal> {
+        let status = self.status_at(now);
+        if !matches!(status, SessionStatus::Created | SessionStatus::InProgress) {
+            return Err(Refusal::Closed(status));
+        }
+        if details.dvs.is_some() && !self.steps.iter().any(|s| s.step == Step::Dvs)
+            || details.bank.is_some() && !self.steps.iter().any(|s| s.step == Step::Bank)
+        {
+            return Err(Refusal::StepNotRequested);
+        }
+        self.details =
+            Details { dvs: details.dvs.or(self.details.dvs.take()), bank: details.bank.or(self.details.bank.take()) };
+        if self.status == SessionStatus::Created {
+            self.status = SessionStatus::InProgress;
+        }
+        self.touch(now);
+        Ok(Progress::Recorded)
+    }
+
     /// Steps that run from a queue after submission (not from captures) and have no outcome yet.
     pub fn queued_steps(&self) -> Vec<Step> {
         self.steps.iter().filter(|s| !s.step.is_capture() && s.outcome.is_none()).map(|s| s.step).collect()
@@ -237,6 +268,7 @@ impl Session {
             SessionStatus::Processing => Ok(Progress::Duplicate),
             s if s.is_terminal() => Err(Refusal::Closed(s)),
             _ if self.steps.iter().any(|s| s.step.is_capture() && s.outcome.is_none()) => Err(Refusal::CapturesMissing),
+            _ if self.missing_details() => Err(Refusal::DetailsMissing),
             _ => {
                 self.status = SessionStatus::Processing;
                 self.submitted_at = Some(now);
@@ -289,6 +321,8 @@ pub enum Refusal {
     StepNotRequested,
     /// A capture step (document, liveness) has no processed upload yet.
     CapturesMissing,
+    /// A dvs or bank step has no details yet.
+    DetailsMissing,
     Closed(SessionStatus),
 }
 

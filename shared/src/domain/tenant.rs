@@ -19,6 +19,39 @@ pub struct Tenant {
     pub default_steps: Steps,
     pub default_threshold: Threshold,
     pub created_at: i64,
+    /// How result tokens for this tenant are signed.
+    #[serde(default)]
+    pub result_signing: ResultSigning,
+}
+
+/// ES256 with our published keys (the default), or HS256 with a secret shared with the tenant.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "alg", rename_all = "UPPERCASE")]
+pub enum ResultSigning {
+    #[default]
+    Es256,
+    /// `secret` is base64url of at least 32 random bytes.
+    Hs256 { secret: String },
+}
+
+impl std::fmt::Debug for ResultSigning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResultSigning::Es256 => f.write_str("Es256"),
+            ResultSigning::Hs256 { .. } => f.write_str("Hs256 { secret: .. }"),
+        }
+    }
+}
+
+impl ResultSigning {
+    /// A new HS256 secret: 256 random bits, base64url.
+    pub fn generate_hs256() -> Self {
+        use base64::Engine;
+        use rand::RngCore;
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        ResultSigning::Hs256 { secret: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key) }
+    }
 }
 
 impl Tenant {

@@ -19,7 +19,6 @@ use crate::error::ErrorKind;
 use crate::objects::{ObjectError, ObjectStore};
 use crate::queue::{Delivery, Queue};
 use crate::service::Identity;
-use crate::webhooks::{DeliveryJob, WebhookEvent, enqueue};
 use checks::{Capture, CheckError, CheckProvider, StepInput};
 
 /// Our own message for steps that run after submission (dvs, peps, bank).
@@ -83,8 +82,6 @@ pub struct Pipeline {
     /// The queue's maxReceiveCount: on the last delivery a failing step records an error
     /// outcome, so the session finishes even though the message goes to the DLQ.
     max_receives: u32,
-    /// Where finished-session webhooks are queued; `None` sends none.
-    webhooks: Option<Arc<dyn Queue>>,
 }
 
 impl Pipeline {
@@ -95,12 +92,7 @@ impl Pipeline {
         checks: Arc<dyn CheckProvider>,
         max_receives: u32,
     ) -> Self {
-        Self { identity, objects, steps, checks, max_receives, webhooks: None }
-    }
-
-    pub fn with_webhooks(mut self, queue: Arc<dyn Queue>) -> Self {
-        self.webhooks = Some(queue);
-        self
+        Self { identity, objects, steps, checks, max_receives }
     }
 
     pub fn identity(&self) -> &Identity {
@@ -258,29 +250,10 @@ impl Pipeline {
         }
     }
 
-    /// A finished session's outcome webhook, queued at least once: a failure here fails the
+    /// A finished session's webhook, queued at least once: a failure here fails the
     /// message, whose redelivery (a duplicate for the step) comes back to queue it.
     async fn after(&self, session: &Session) -> Result<(), Retry> {
-        if session.status != crate::domain::SessionStatus::Finished || session.webhook_queued {
-            return Ok(());
-        }
-        let Some(queue) = &self.webhooks else { return Ok(()) };
-        let now = self.identity.now();
-        let tenant = self.identity.tenant(&session.tenant_id).await.map_err(|e| Retry(e.code.into()))?;
-        let appendix = self.identity.appendix_for(session);
-        let job = tenant.and_then(|tenant| {
-            let event = WebhookEvent::finished(session, &appendix, now)?;
-            DeliveryJob::for_session(event, &tenant, session, now)
-        });
-        if let Some(job) = job {
-            enqueue(&**queue, &job).await.map_err(|e| Retry(format!("webhook queue: {e}")))?;
-            tracing::info!(session_id = %session.id, "finished webhook queued");
-        }
-        if let Err(e) = self.identity.mark_webhook_queued(session.id).await {
-            // Harmless: a later redelivery may queue the same event id again; receivers dedupe.
-            tracing::warn!(session_id = %session.id, code = e.code, "could not mark the webhook as queued");
-        }
-        Ok(())
+        self.identity.queue_terminal_webhook(session).await.map_err(|e| Retry(e.code.into()))
     }
 
     /// The end user's final submit: queue the steps that run now, then mark the session
