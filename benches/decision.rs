@@ -8,19 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{KEY, start_server};
 use serde_json::{Value, json};
-
-fn noisy_png() -> Vec<u8> {
-    let mut seed = 0x2545_f491_u32;
-    let img = image::ImageBuffer::from_fn(640, 400, |_, _| {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
+use shared::testing::noisy_png;
 
 /// A session with its capture uploaded and processed, ready to submit. Returns (id, secret).
 async fn prepared(http: &reqwest::Client, base: &str, png: &[u8]) -> (String, String) {
@@ -65,7 +53,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base) = start_server("embedded", dir.path());
     let http = reqwest::Client::new();
-    let png = noisy_png();
+    let png = noisy_png(640, 400);
     let mut latencies = Vec::with_capacity(sessions);
     for _ in 0..sessions {
         let (id, secret) = prepared(&http, &base, &png).await;

@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::io::Cursor;
 use std::time::{Duration, Instant};
 
 use common::{DEMO_KEY, Server, Storage};
 use serde_json::{Value, json};
+use shared::testing::noisy_png;
 
 on_every_store!(
     a_journey_ends_in_a_decision,
@@ -16,19 +16,6 @@ on_every_store!(
     a_signed_webhook_reports_the_decision,
     details_feed_the_dvs_and_bank_steps
 );
-
-fn noisy_png(width: u32, height: u32) -> Vec<u8> {
-    let mut seed = 0x1234_5678_u32;
-    let img = image::ImageBuffer::from_fn(width, height, |_, _| {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
-    });
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
 
 async fn start_session(server: &Server, steps: &[&str]) -> (String, String) {
     start_session_with(server, DEMO_KEY, json!({"steps": steps})).await
