@@ -12,6 +12,7 @@ use lambda_runtime::LambdaEvent;
 
 use crate::api::journey::{self, JourneyApi, JourneyEndpoint};
 use crate::api::{self, Endpoint};
+use crate::appendix::AppendixLinks;
 use crate::config::{ConfigError, Settings};
 use crate::objects::s3::S3Objects;
 use crate::pipeline::Pipeline;
@@ -39,12 +40,30 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Builds the service from the environment: `TI_MODE`, `TI_PUBLIC_URL`, `TI_TABLE`.
+/// Builds the service from the environment: `TI_MODE`, `TI_PUBLIC_URL`, `TI_TABLE`, and the
+/// appendix links' `TI_APPENDIX_SECRET` (base64 of 32 random bytes, from Secrets Manager or
+/// SSM) with `TI_APPENDIX_TTL_SECS` (default 7 days).
 pub async fn identity_from_env() -> Result<Identity, ConfigError> {
     let settings = Settings::from_env()?;
     let table = std::env::var("TI_TABLE").map_err(|_| ConfigError::Missing("TI_TABLE"))?;
     let store = Arc::new(DynamoStore::from_env(&table).await);
-    Ok(Identity::new(store.clone(), store, Arc::new(SystemClock), settings))
+    let appendix = appendix_from_env(&settings)?;
+    Ok(Identity::new(store.clone(), store, Arc::new(SystemClock), settings).with_appendix(appendix))
+}
+
+fn appendix_from_env(settings: &Settings) -> Result<AppendixLinks, ConfigError> {
+    use base64::Engine;
+    let invalid = |reason: &str| ConfigError::Invalid { name: "TI_APPENDIX_SECRET", reason: reason.into() };
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(env("TI_APPENDIX_SECRET")?.trim())
+        .map_err(|_| invalid("not base64"))?;
+    let secret: [u8; 32] = secret.try_into().map_err(|_| invalid("must decode to exactly 32 bytes"))?;
+    let mut links = AppendixLinks::new(secret, settings.public_url.as_str().trim_end_matches('/'));
+    if let Ok(ttl) = std::env::var("TI_APPENDIX_TTL_SECS") {
+        let secs: u64 = ttl.parse().map_err(|_| ConfigError::Invalid { name: "TI_APPENDIX_TTL_SECS", reason: ttl })?;
+        links.ttl = std::time::Duration::from_secs(secs);
+    }
+    Ok(links)
 }
 
 /// Adds the webhook queue, `TI_WEBHOOK_QUEUE_URL`, for functions that can end a session.
