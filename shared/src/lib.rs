@@ -4,6 +4,7 @@
 pub mod api;
 pub mod appendix;
 pub mod artifacts;
+pub mod checks;
 pub mod config;
 pub mod decision;
 pub mod domain;

@@ -27,6 +27,10 @@ pub enum CheckError {
     /// Worth retrying (provider timeout, throttling, a DVS `S` answer).
     #[error("transient check failure: {0}")]
     Transient(String),
+    /// Will not get better by retrying (an image the provider refuses, a misconfiguration):
+    /// the step records an error outcome with this code.
+    #[error("check failed: {code}")]
+    Permanent { code: String },
 }
 
 #[async_trait]

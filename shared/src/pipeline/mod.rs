@@ -228,7 +228,11 @@ impl Pipeline {
             ok = result.is_ok(),
             "check ran"
         );
-        result.map_err(|CheckError::Transient(why)| Retry(why))
+        match result {
+            Ok(outcome) => Ok(outcome),
+            Err(CheckError::Permanent { code }) => Ok(StepOutcome::Error { code }),
+            Err(CheckError::Transient(why)) => Err(Retry(why)),
+        }
     }
 
     async fn open_session(&self, id: SessionId) -> Result<Option<Session>, Retry> {

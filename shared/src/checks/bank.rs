@@ -1,0 +1,1 @@
+//! The bank step (being written).

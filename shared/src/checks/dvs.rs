@@ -1,0 +1,1 @@
+//! The dvs step (being written).

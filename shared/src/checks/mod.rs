@@ -1,0 +1,9 @@
+//! Real verification checks, one port per step, each with a real implementation (an AWS
+//! service, an HTTP gateway or an algorithm of ours) beside the sandbox provider.
+
+pub mod bank;
+pub mod document;
+pub mod dvs;
+pub mod liveness;
+pub mod names;
+pub mod screening;

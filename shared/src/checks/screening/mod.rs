@@ -1,0 +1,1 @@
+//! Screening against sanctions and PEP lists (being written).
