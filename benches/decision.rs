@@ -10,7 +10,8 @@ use common::{KEY, start_server};
 use serde_json::{Value, json};
 use shared::testing::noisy_png;
 
-/// A session with its capture uploaded and processed, ready to submit. Returns (id, secret).
+/// A session with its capture uploaded and through the quality gate, ready to submit.
+/// Returns (id, secret).
 async fn prepared(http: &reqwest::Client, base: &str, png: &[u8]) -> (String, String) {
     let body = json!({"reference": "bench", "redirect_url": "https://yourapp.com/done",
                       "steps": ["document", "peps", "bank"], "last_name": "Smith"});
@@ -36,7 +37,7 @@ async fn prepared(http: &reqwest::Client, base: &str, png: &[u8]) -> (String, St
     assert_eq!(http.put(format!("{base}/j/{secret}/details")).json(&details).send().await.unwrap().status(), 200);
     loop {
         let j: Value = http.get(format!("{base}/j/{secret}/session")).send().await.unwrap().json().await.unwrap();
-        if j["steps"][0]["status"] == "completed" {
+        if j["captures"][0]["status"] == "accepted" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;

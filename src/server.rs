@@ -12,10 +12,11 @@ use clap::Args;
 use shared::api::journey::{self, JourneyApi, JourneyEndpoint};
 use shared::api::{self, MAX_BODY_BYTES};
 use shared::appendix::AppendixLinks;
+use shared::checks::{self, config::Provider, config::Selection};
 use shared::config::{Mode, Settings};
+use shared::domain::Step;
 use shared::objects::local::LocalObjects;
 use shared::pipeline::Pipeline;
-use shared::pipeline::sandbox::SandboxChecks;
 use shared::ports::{Clock, SystemClock};
 use shared::queue::local::{LocalQueue, QueueSettings, run_consumer};
 use shared::results::ResultTokens;
@@ -38,13 +39,22 @@ pub struct ServeArgs {
     /// Public base URL for journey links (default: the listen address).
     #[arg(long, env = "TI_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Which provider runs each step: `sandbox` (made-up results chosen by magic values),
+    /// `live`, or a default with overrides such as `sandbox,peps=live,bank=live`.
+    #[arg(long, env = "TI_CHECKS", default_value = "sandbox")]
+    pub checks: String,
     #[command(flatten)]
     pub store: StoreArgs,
 }
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), public_url: None, store: StoreArgs::default() }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            checks: "sandbox".into(),
+            store: StoreArgs::default(),
+        }
     }
 }
 
@@ -76,13 +86,14 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let dlq =
         Arc::new(LocalQueue::new("steps-dlq", QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 }));
     let queue = Arc::new(LocalQueue::new("steps", STEP_QUEUE).with_dead_letter(dlq));
-    let pipeline = Arc::new(Pipeline::new(
-        app.clone(),
-        objects.clone(),
-        queue.clone(),
-        Arc::new(SandboxChecks),
-        STEP_QUEUE.max_receives,
-    ));
+    let selection = Selection::parse(&args.checks)?;
+    // AWS-backed providers (Textract, Rekognition, an S3 list) read the usual AWS settings.
+    let aws = if selection == Selection::SANDBOX { None } else { Some(aws_config::load_from_env().await) };
+    let env = |name: &str| std::env::var(name).ok();
+    let checks: Arc<dyn shared::pipeline::checks::CheckProvider> =
+        Arc::new(checks::config::providers(selection, &env, aws.as_ref()).await?);
+    let pipeline =
+        Arc::new(Pipeline::new(app.clone(), objects.clone(), queue.clone(), Some(checks), STEP_QUEUE.max_receives));
     let deliverer = Arc::new(Deliverer::new(
         hooks.clone(),
         hooks_dlq,
@@ -114,7 +125,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     println!("  API:      {base}");
     println!("  API key:  {DEMO_API_KEY}  (demo tenant, test mode)");
     println!("  Storage:  {}; uploads in {}", stores.description, data_dir.join("objects").display());
-    println!("  Checks:   sandbox provider (magic values in the README); steps run on an in-process queue");
+    let sandboxed = Step::ALL.iter().any(|&s| selection.get(s) == Provider::Sandbox);
+    let note = if sandboxed { " (sandbox: made-up results, magic values in the README)" } else { "" };
+    println!("  Checks:   {selection}{note}; steps run on an in-process queue");
     println!("  Try:      curl -s {base}/identity -H 'Authorization: Bearer {DEMO_API_KEY}' \\");
     println!("              -H 'Content-Type: application/json' \\");
     println!("              -d '{{\"reference\":\"cust_00123\",\"redirect_url\":\"https://yourapp.com/verified\"}}'");

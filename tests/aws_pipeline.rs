@@ -129,7 +129,7 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
             .with_webhooks(hooks.clone()),
     );
     let pipeline =
-        Arc::new(Pipeline::new(identity.clone(), objects.clone(), steps.clone(), Arc::new(SandboxChecks), 3));
+        Arc::new(Pipeline::new(identity.clone(), objects.clone(), steps.clone(), Some(Arc::new(SandboxChecks)), 3));
     let signer = ResultSigner::new(SigningKey::generate_es256().unwrap()).unwrap();
     let api =
         JourneyApi { pipeline: pipeline.clone(), tokens: Arc::new(ResultTokens::new(signer, "http://127.0.0.1:8080")) };
@@ -139,12 +139,13 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
     let (session, _) = identity.create_session(&tenant, body.to_string().as_bytes(), None).await.unwrap();
     let secret = session.journey_secret.expose().to_owned();
 
-    // Three images straight to S3 through presigned POSTs.
+    // Every capture straight to S3 through presigned POSTs.
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let front = noisy_png(800, 500);
-    for (artifact, bytes) in
-        [("document-front", front.clone()), ("document-back", noisy_png(800, 500)), ("selfie", noisy_png(480, 640))]
-    {
+    let frames = [("challenge-1", noisy_png(480, 640)), ("challenge-2", noisy_png(480, 640))];
+    let captures =
+        [("document-front", front.clone()), ("document-back", noisy_png(800, 500)), ("selfie", noisy_png(480, 640))];
+    for (artifact, bytes) in captures.into_iter().chain(frames) {
         let slot = json_of(
             &call(
                 &api,
@@ -169,7 +170,7 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
     let id = session.id;
     let captured = async || {
         let s = identity.load(id).await.unwrap().unwrap();
-        s.steps.iter().filter(|s| s.step.is_capture()).all(|s| s.outcome.is_some())
+        s.required_captures().iter().all(|&a| s.accepted(a))
     };
     drain(&steps, captured, async |batch| pipeline.handle_batch(batch).await).await;
     assert_eq!(call(&api, "POST", &format!("/j/{secret}/submit"), None).await.status(), 200);

@@ -60,6 +60,37 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
+fn capture_status(journey: &Value, artifact: &str) -> String {
+    let captures = journey["captures"].as_array().unwrap();
+    captures.iter().find(|c| c["artifact"] == artifact).unwrap()["status"].as_str().unwrap().to_owned()
+}
+
+/// Uploads every capture the journey asks for (document front, selfie, one frame per
+/// challenge pose) and waits until each has passed the quality gate.
+async fn capture_everything(server: &Server, secret: &str, front: &[u8]) {
+    let view = journey(server, secret).await;
+    let required: Vec<String> = view["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["required"] == true)
+        .map(|c| c["artifact"].as_str().unwrap().to_owned())
+        .collect();
+    for artifact in &required {
+        let bytes = if artifact == "document-front" { front.to_vec() } else { noisy_png(480, 640) };
+        let s = slot(server, secret, artifact, "image/png").await;
+        assert_eq!(s.status, 201, "{}", s.body);
+        assert!(s.body["expires_at"].as_i64().unwrap() <= chrono_now() + 15 * 60);
+        let resp = post_file(server, &s.body, &s.body["fields"], bytes).await;
+        assert_eq!(resp.status(), 204, "{}", resp.text().await.unwrap());
+    }
+    wait_for("captures to pass the quality gate", async || {
+        let j = journey(server, secret).await;
+        required.iter().all(|a| capture_status(&j, a) == "accepted")
+    })
+    .await;
+}
+
 fn step_status(journey: &Value, name: &str) -> String {
     let steps = journey["steps"].as_array().unwrap();
     steps.iter().find(|s| s["name"] == name).unwrap()["status"].as_str().unwrap().to_owned()
@@ -72,21 +103,16 @@ async fn a_journey_ends_in_a_decision(storage: Storage) {
     let unfinished = server.send(server.http.get(server.url(&format!("/j/{secret}/finish")))).await;
     unfinished.assert_error(409, "session_not_finished", "session");
     let early = server.send(server.http.post(server.url(&format!("/j/{secret}/submit")))).await;
-    early.assert_error(409, "captures_missing", "steps");
+    early.assert_error(409, "captures_missing", "captures");
+    let view = journey(&server, &secret).await;
+    assert_eq!(view["challenge"].as_array().unwrap().len(), 2, "{view}");
+    let asked: Vec<&str> =
+        view["captures"].as_array().unwrap().iter().map(|c| c["artifact"].as_str().unwrap()).collect();
+    assert_eq!(asked, ["document-front", "document-back", "selfie", "challenge-1", "challenge-2"]);
 
     let front = noisy_png(800, 500);
-    for (artifact, bytes) in [("document-front", front.clone()), ("selfie", noisy_png(480, 640))] {
-        let s = slot(&server, &secret, artifact, "image/png").await;
-        assert_eq!(s.status, 201, "{}", s.body);
-        assert!(s.body["expires_at"].as_i64().unwrap() <= chrono_now() + 15 * 60);
-        let resp = post_file(&server, &s.body, &s.body["fields"], bytes).await;
-        assert_eq!(resp.status(), 204, "{}", resp.text().await.unwrap());
-    }
-    wait_for("captures to be processed", async || {
-        let j = journey(&server, &secret).await;
-        step_status(&j, "document") == "completed" && step_status(&j, "liveness") == "completed"
-    })
-    .await;
+    capture_everything(&server, &secret, &front).await;
+    assert_eq!(step_status(&journey(&server, &secret).await, "document"), "pending", "checks wait for submission");
 
     let submitted = server.send(server.http.post(server.url(&format!("/j/{secret}/submit")))).await;
     assert_eq!(submitted.status, 200, "{}", submitted.body);
@@ -129,15 +155,18 @@ async fn bad_uploads_are_refused_and_change_nothing(storage: Storage) {
     assert_eq!(post_file(&server, &s, &s["fields"], vec![0u8; 1000]).await.status(), 400);
 
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(step_status(&journey(&server, &secret).await, "document"), "pending", "nothing was processed");
+    assert_eq!(capture_status(&journey(&server, &secret).await, "document-front"), "missing", "nothing was stored");
 
-    // Bytes that are not an image, declared as one, end as an error outcome the journey can show.
+    // Bytes that are not an image, declared as one, are rejected with a reason the journey can show.
     let s = slot(&server, &secret, "document-front", "image/jpeg").await.body;
     let resp = post_file(&server, &s, &s["fields"], b"%PDF-1.7\n".repeat(4000)).await;
     assert_eq!(resp.status(), 204);
-    wait_for("the error outcome", async || step_status(&journey(&server, &secret).await, "document") == "error").await;
+    let rejected = async || capture_status(&journey(&server, &secret).await, "document-front") == "rejected";
+    wait_for("the rejection", rejected).await;
     let j = journey(&server, &secret).await;
-    assert_eq!(j["steps"][0]["reason"], "not_an_image");
+    assert_eq!(j["captures"][0]["reason"], "not_an_image");
+    let submit = server.send(server.http.post(server.url(&format!("/j/{secret}/submit")))).await;
+    submit.assert_error(409, "captures_missing", "captures");
 
     // Journey-side refusals.
     slot(&server, &secret, "selfie", "image/png").await.assert_error(400, "artifact_not_requested", "artifact");
@@ -197,7 +226,8 @@ async fn assert_signed_redirect(server: &Server, secret: &str, id: &str) {
 /// Appendix links are opaque URLs on our host that redirect to a short-lived presigned GET.
 async fn assert_appendix_serves_the_capture(server: &Server, result: &Value, uploaded: &[u8]) {
     let appendix = result["appendix"].as_array().unwrap();
-    assert_eq!(appendix.len(), 2, "{result}");
+    // The document front, the selfie and one frame per challenge pose.
+    assert_eq!(appendix.len(), 4, "{result}");
     let front = appendix.iter().find(|a| a["filename"].as_str().unwrap().starts_with("document-front")).unwrap();
     assert_eq!(front["type"], "image");
     let expiry = front["expiry"].as_i64().unwrap();
@@ -249,9 +279,7 @@ async fn a_signed_webhook_reports_the_decision(storage: Storage) {
     let (id, secret) =
         start_session_with(&server, &key, json!({"steps": ["document"], "webhook_url": hook_url.clone()})).await;
 
-    let s = slot(&server, &secret, "document-front", "image/png").await;
-    assert_eq!(post_file(&server, &s.body, &s.body["fields"], noisy_png(800, 500)).await.status(), 204);
-    wait_for("the capture", async || step_status(&journey(&server, &secret).await, "document") == "completed").await;
+    capture_everything(&server, &secret, &noisy_png(800, 500)).await;
     let submitted = server.send(server.http.post(server.url(&format!("/j/{secret}/submit")))).await;
     assert_eq!(submitted.status, 200, "{}", submitted.body);
 
@@ -311,6 +339,12 @@ async fn details_feed_the_dvs_and_bank_steps(storage: Storage) {
     assert_eq!(ok.body["details_provided"], json!({"dvs": true, "bank": true}));
     assert!(!ok.body.to_string().contains("12345678"), "details are never echoed");
 
+    // The DVS is only asked with the person's recorded consent.
+    server.send(submit()).await.assert_error(409, "consent_missing", "consent");
+    let consent = || server.http.post(server.url(&format!("/j/{secret}/consent")));
+    let consented = server.send(consent()).await;
+    assert_eq!((consented.status, &consented.body["consented"]), (200, &json!(true)), "{}", consented.body);
+    assert_eq!(server.send(consent()).await.status, 200, "consenting again changes nothing");
     assert_eq!(server.send(submit()).await.status, 200);
     wait_for("the decision", async || server.get(DEMO_KEY, &id).await.body["status"] == "finished").await;
     let result = server.get(DEMO_KEY, &id).await.body;

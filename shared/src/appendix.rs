@@ -237,6 +237,8 @@ fn artifact_code(artifact: Artifact) -> u8 {
         Artifact::DocumentFront => 1,
         Artifact::DocumentBack => 2,
         Artifact::Selfie => 3,
+        Artifact::Challenge1 => 4,
+        Artifact::Challenge2 => 5,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::io::Cursor;
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 
 use crate::domain::{SessionId, Step};
 use crate::error::Rejection;
@@ -21,23 +21,34 @@ const MAX_DECODE_ALLOC: u64 = 256 * 1024 * 1024;
 pub enum Artifact {
     DocumentFront,
     DocumentBack,
+    /// The frontal frame of the liveness capture, matched against the document portrait.
     Selfie,
+    /// The frames for the session's challenge poses, in order.
+    Challenge1,
+    Challenge2,
 }
 
 impl Artifact {
-    pub const ALL: [Artifact; 3] = [Artifact::DocumentFront, Artifact::DocumentBack, Artifact::Selfie];
+    pub const ALL: [Artifact; 5] =
+        [Artifact::DocumentFront, Artifact::DocumentBack, Artifact::Selfie, Artifact::Challenge1, Artifact::Challenge2];
+    pub const CHALLENGE: [Artifact; 2] = [Artifact::Challenge1, Artifact::Challenge2];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Artifact::DocumentFront => "document-front",
             Artifact::DocumentBack => "document-back",
             Artifact::Selfie => "selfie",
+            Artifact::Challenge1 => "challenge-1",
+            Artifact::Challenge2 => "challenge-2",
         }
     }
 
     pub fn parse(s: &str) -> Result<Self, Rejection> {
         Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
-            Rejection::new("unknown_artifact", "artifact must be one of document-front, document-back, selfie")
+            Rejection::new(
+                "unknown_artifact",
+                "artifact must be one of document-front, document-back, selfie, challenge-1, challenge-2",
+            )
         })
     }
 
@@ -45,7 +56,7 @@ impl Artifact {
     pub fn step(self) -> Step {
         match self {
             Artifact::DocumentFront | Artifact::DocumentBack => Step::Document,
-            Artifact::Selfie => Step::Liveness,
+            Artifact::Selfie | Artifact::Challenge1 | Artifact::Challenge2 => Step::Liveness,
         }
     }
 
@@ -83,6 +94,11 @@ pub struct ImageFacts {
 /// Checks an uploaded object by its bytes: size, magic number, agreement with the declared
 /// type, a full decode under memory limits, and pixel bounds.
 pub fn inspect(bytes: &[u8], declared: Option<&str>) -> Result<ImageFacts, Rejection> {
+    decode(bytes, declared).map(|(facts, _)| facts)
+}
+
+/// [`inspect`], keeping the decoded image for the quality gate.
+pub fn decode(bytes: &[u8], declared: Option<&str>) -> Result<(ImageFacts, DynamicImage), Rejection> {
     let size = bytes.len() as u64;
     if size < MIN_BYTES {
         return Err(Rejection::new("file_too_small", "the image is smaller than 20 KiB"));
@@ -111,7 +127,7 @@ pub fn inspect(bytes: &[u8], declared: Option<&str>) -> Result<ImageFacts, Rejec
     if width.min(height) < MIN_SIDE {
         return Err(Rejection::new("resolution_too_low", "the image must be at least 320 pixels on its short side"));
     }
-    Ok(ImageFacts { format, width, height })
+    Ok((ImageFacts { format, width, height }, decoded))
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@ use lambda_runtime::LambdaEvent;
 use crate::api::journey::{self, JourneyApi, JourneyEndpoint};
 use crate::api::{self, Endpoint};
 use crate::appendix::AppendixLinks;
+use crate::checks::config::Selection;
 use crate::config::{ConfigError, Settings};
 use crate::objects::s3::S3Objects;
 use crate::pipeline::Pipeline;
 use crate::pipeline::checks::CheckProvider;
-use crate::pipeline::sandbox::SandboxChecks;
 use crate::ports::SystemClock;
 use crate::queue::Delivery;
 use crate::queue::sqs::SqsQueue;
@@ -128,7 +128,7 @@ fn env(name: &'static str) -> Result<String, ConfigError> {
 
 /// The step pipeline from the environment: `TI_BUCKET`, `TI_STEP_QUEUE_URL`,
 /// `TI_STEP_MAX_RECEIVES` (the queue's maxReceiveCount, default 5) and `TI_CHECKS`.
-pub async fn pipeline_from_env() -> Result<Pipeline, lambda_http::Error> {
+pub async fn pipeline_from_env(runs_checks: bool) -> Result<Pipeline, lambda_http::Error> {
     let identity = Arc::new(with_webhooks_from_env(identity_from_env().await?).await?);
     let objects = Arc::new(S3Objects::from_env(&env("TI_BUCKET")?).await?);
     let steps = Arc::new(SqsQueue::from_env(env("TI_STEP_QUEUE_URL")?).await);
@@ -136,19 +136,19 @@ pub async fn pipeline_from_env() -> Result<Pipeline, lambda_http::Error> {
         Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "TI_STEP_MAX_RECEIVES", reason: v })?,
         Err(_) => 5,
     };
-    Ok(Pipeline::new(identity, objects, steps, checks_from_env()?, max_receives))
+    let checks = if runs_checks { Some(checks_from_env().await?) } else { None };
+    Ok(Pipeline::new(identity, objects, steps, checks, max_receives))
 }
 
-/// Providers are chosen explicitly; an unknown choice stops the cold start rather than
+/// Providers are chosen explicitly by `TI_CHECKS` (see [`crate::checks::config`]); an unknown
+/// choice, or a live provider without its settings, stops the cold start rather than
 /// falling back to the sandbox.
-fn checks_from_env() -> Result<Arc<dyn CheckProvider>, ConfigError> {
-    match env("TI_CHECKS")?.as_str() {
-        "sandbox" => Ok(Arc::new(SandboxChecks)),
-        other => Err(ConfigError::Invalid {
-            name: "TI_CHECKS",
-            reason: format!("`{other}` is not an available provider set"),
-        }),
-    }
+async fn checks_from_env() -> Result<Arc<dyn CheckProvider>, lambda_http::Error> {
+    let selection = Selection::parse(&env("TI_CHECKS")?)?;
+    let aws = aws_config::load_from_env().await;
+    let providers = crate::checks::config::providers(selection, &|name| std::env::var(name).ok(), Some(&aws)).await?;
+    tracing::info!(checks = %selection, "check providers chosen");
+    Ok(Arc::new(providers))
 }
 
 /// The result signer: `TI_RESULT_KEY_PEM` (PKCS#8 ES256, injected from Secrets Manager or
@@ -161,7 +161,7 @@ pub fn result_tokens_from_env(settings: &Settings) -> Result<ResultTokens, lambd
 /// Runs the journey function: the public endpoints under `/j/{secret}/...` and the JWKS.
 pub async fn serve_journey() -> Result<(), lambda_http::Error> {
     init_tracing();
-    let pipeline = Arc::new(pipeline_from_env().await?);
+    let pipeline = Arc::new(pipeline_from_env(false).await?);
     let tokens = Arc::new(result_tokens_from_env(pipeline.identity().settings())?);
     let api = Arc::new(JourneyApi { pipeline, tokens });
     lambda_http::run(service_fn(move |req: lambda_http::Request| {
@@ -189,7 +189,7 @@ async fn journey_response(api: &JourneyApi, req: api::Request) -> api::Response 
 /// Runs the step function: SQS batches in, the ids to retry out.
 pub async fn serve_steps() -> Result<(), lambda_http::Error> {
     init_tracing();
-    let pipeline = Arc::new(pipeline_from_env().await?);
+    let pipeline = Arc::new(pipeline_from_env(true).await?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let pipeline = Arc::clone(&pipeline);
         async move { Ok::<_, std::convert::Infallible>(handle_steps(&pipeline, event.payload).await) }

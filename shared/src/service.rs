@@ -10,8 +10,8 @@ use crate::domain::ids::{digest, new_webhook_secret};
 use crate::domain::request::parse_body;
 use crate::domain::urls::parse_origin;
 use crate::domain::{
-    ApiKey, Cancel, CreateSessionRequest, IdempotencyKey, KeyMode, Progress, Reference, Refusal, Session, SessionId,
-    Step, StepStatus, Steps, Tenant, TenantId, Threshold, UrlPolicy, WebhookUrl,
+    ApiKey, Cancel, CaptureResult, CreateSessionRequest, IdempotencyKey, KeyMode, Progress, Reference, Refusal,
+    Session, SessionId, Step, Steps, Tenant, TenantId, Threshold, UrlPolicy, WebhookUrl,
 };
 use crate::error::{Error, ErrorKind, StoreError};
 use crate::ports::{Clock, IdempotencyRecord, Inserted, SessionStore, TenantStore};
@@ -100,10 +100,7 @@ impl Identity {
     /// Fresh appendix links for a session's stored captures (each call gives new expiries).
     pub fn appendix_for(&self, session: &Session) -> Vec<AppendixEntry> {
         let Some(links) = &self.appendix else { return Vec::new() };
-        let present: Vec<Artifact> = [Artifact::DocumentFront, Artifact::Selfie]
-            .into_iter()
-            .filter(|a| session.steps.iter().any(|s| s.step == a.step() && s.status == StepStatus::Completed))
-            .collect();
+        let present: Vec<Artifact> = session.captures.iter().filter(|c| c.accepted()).map(|c| c.artifact).collect();
         links.links(session, &present, self.now())
     }
 
@@ -135,13 +132,17 @@ impl Identity {
             idempotency_key.map(|k| IdempotencyKey::parse(k).map_err(|r| r.at("Idempotency-Key"))).transpose()?;
         let value = parse_body(body)?;
         let new = CreateSessionRequest::from_value(&value, self.settings.url_policy(), now)?.for_tenant(tenant)?;
-        let session = Session::open(SessionId::random(), tenant.id.clone(), new, now);
+        let challenge = if new.steps.as_slice().contains(&Step::Liveness) {
+            crate::checks::liveness::challenge::new_challenge(&mut rand::rng())
+        } else {
+            Vec::new()
+        };
+        let session = Session::open(SessionId::random(), tenant.id.clone(), new, challenge, now);
         let Some(key) = idempotency_key else {
             self.sessions.insert_session(&session, None, now).await?;
             return Ok((session, Creation::New));
         };
-        // serde_json maps are sorted, so this is a canonical form: key order and spacing don't matter.
-        let request_digest = digest(&value.to_string());
+        let request_digest = digest(&canonical(&value).to_string());
         let record = IdempotencyRecord {
             tenant_id: tenant.id.clone(),
             key_digest: key.digest(),
@@ -266,6 +267,22 @@ impl Identity {
         Ok(self.tenants.get_tenant(id).await?)
     }
 
+    /// The quality-gate result of one upload.
+    pub async fn record_capture(
+        &self,
+        id: SessionId,
+        artifact: Artifact,
+        source: &str,
+        result: CaptureResult,
+    ) -> Result<(Session, Progress), Error> {
+        self.update(id, |session, now| session.record_capture(artifact, source, result.clone(), now)).await
+    }
+
+    /// The end user's consent to the checks.
+    pub async fn consent(&self, id: SessionId) -> Result<(Session, Progress), Error> {
+        self.update(id, |session, now| session.consent(now)).await
+    }
+
     /// The end user's final submit.
     pub async fn submit(&self, id: SessionId) -> Result<(Session, Progress), Error> {
         self.update(id, |session, now| session.submit(now)).await
@@ -287,33 +304,7 @@ impl Identity {
                     Err(StoreError::ConditionFailed) => continue,
                     Err(e) => return Err(e.into()),
                 },
-                Err(Refusal::DetailsMissing) => {
-                    return Err(Error::new(
-                        ErrorKind::Conflict,
-                        "details_missing",
-                        "the dvs and bank steps need their details before submitting",
-                    )
-                    .with_field("details"));
-                }
-                Err(Refusal::CapturesMissing) => {
-                    return Err(Error::new(
-                        ErrorKind::Conflict,
-                        "captures_missing",
-                        "every capture (document, selfie) must be uploaded and processed before submitting",
-                    )
-                    .with_field("steps"));
-                }
-                Err(Refusal::StepNotRequested) => {
-                    return Err(Error::invalid("step_not_requested", "step", "this session did not ask for that step"));
-                }
-                Err(Refusal::Closed(status)) => {
-                    return Err(Error::new(
-                        ErrorKind::Conflict,
-                        "session_closed",
-                        format!("the session is {} and accepts no more input", status.as_str()),
-                    )
-                    .with_field("session_id"));
-                }
+                Err(refusal) => return Err(refused(refusal)),
             }
         }
         Err(StoreError::ConditionFailed.into())
@@ -419,5 +410,51 @@ pub async fn ensure_demo_tenant(tenants: &dyn TenantStore, settings: &Settings, 
             tenants.tenant_by_key(&key.hash()).await?.ok_or_else(|| Error::internal("demo tenant vanished"))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// The one place a domain refusal becomes an API error.
+fn refused(refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::DetailsMissing => Error::new(
+            ErrorKind::Conflict,
+            "details_missing",
+            "the dvs and bank steps need their details before submitting",
+        )
+        .with_field("details"),
+        Refusal::CapturesMissing => Error::new(
+            ErrorKind::Conflict,
+            "captures_missing",
+            "every required capture must be uploaded and pass the quality checks before submitting",
+        )
+        .with_field("captures"),
+        Refusal::ConsentMissing => {
+            Error::new(ErrorKind::Conflict, "consent_missing", "the user must consent to the checks before submitting")
+                .with_field("consent")
+        }
+        Refusal::StepNotRequested => {
+            Error::invalid("step_not_requested", "step", "this session did not ask for that step")
+        }
+        Refusal::Closed(status) => Error::new(
+            ErrorKind::Conflict,
+            "session_closed",
+            format!("the session is {} and accepts no more input", status.as_str()),
+        )
+        .with_field("session_id"),
+    }
+}
+
+/// The same JSON with every object's keys sorted, so key order and spacing never change a
+/// digest (serde_json keeps insertion order when any crate enables `preserve_order`).
+fn canonical(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), canonical(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
     }
 }

@@ -44,7 +44,7 @@ impl Demo {
             metadata: Metadata::default(),
         };
         let id = SessionId::parse(id).expect("session id");
-        let session = Session::open(id, self.tenant.id.clone(), new, self.app.now());
+        let session = Session::open(id, self.tenant.id.clone(), new, Vec::new(), self.app.now());
         self.store.insert_session(&session, None, self.app.now()).await.expect("insert session");
         session
     }
@@ -74,6 +74,16 @@ pub struct LocalPipeline {
 }
 
 pub fn local_pipeline(demo: &Demo, dir: &std::path::Path, max_receives: u32) -> LocalPipeline {
+    local_pipeline_with(demo, dir, max_receives, Arc::new(crate::pipeline::sandbox::SandboxChecks))
+}
+
+/// [`local_pipeline`] with chosen check providers.
+pub fn local_pipeline_with(
+    demo: &Demo,
+    dir: &std::path::Path,
+    max_receives: u32,
+    checks: Arc<dyn crate::pipeline::checks::CheckProvider>,
+) -> LocalPipeline {
     use crate::queue::local::{LocalQueue, QueueSettings};
     let objects =
         Arc::new(crate::objects::local::LocalObjects::new(dir.to_path_buf(), "http://127.0.0.1:8080".into(), [7; 32]));
@@ -89,8 +99,7 @@ pub fn local_pipeline(demo: &Demo, dir: &std::path::Path, max_receives: u32) -> 
         Arc::new(SystemClock),
         demo.app.settings().clone(),
     ));
-    let checks = Arc::new(crate::pipeline::sandbox::SandboxChecks);
-    let pipeline = crate::pipeline::Pipeline::new(identity, objects.clone(), queue.clone(), checks, max_receives);
+    let pipeline = crate::pipeline::Pipeline::new(identity, objects.clone(), queue.clone(), Some(checks), max_receives);
     LocalPipeline { pipeline, objects, queue, dlq }
 }
 

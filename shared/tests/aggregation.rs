@@ -11,7 +11,7 @@ fn outcome(step: Step) -> StepOutcome {
         Step::Dvs => {
             StepOutcome::Dvs { rank: DocumentRank::Primary, decision: DvsCode::Y, document: "passport".into() }
         }
-        Step::Peps => StepOutcome::Peps { count: 0, outcome: Screening::Cleared },
+        Step::Peps => StepOutcome::Peps { count: 0, outcome: Screening::Cleared, matches: vec![] },
         Step::Bank => StepOutcome::Bank { outcome: NameMatch::Exact, given_name: 100, family_name: 100 },
         Step::Document => StepOutcome::Error { code: "not_an_image".into() },
         Step::Liveness => StepOutcome::Error { code: "no_face".into() },
@@ -42,6 +42,7 @@ async fn session_with(demo: &Demo, steps: &[Step]) -> SessionId {
                 .unwrap(),
         ),
     };
+    session.consented_at = Some(demo.app.now());
     session.version += 1;
     use shared::ports::SessionStore;
     demo.store.replace_session(&session, read).await.unwrap();
@@ -80,6 +81,8 @@ async fn concurrent_completions_aggregate_once() {
 async fn results_before_submit_wait_for_it() {
     let demo = demo().await;
     let id = session_with(&demo, &[Step::Document, Step::Peps]).await;
+    let front = shared::artifacts::Artifact::DocumentFront;
+    demo.app.record_capture(id, front, "etag-0", shared::domain::CaptureResult::Accepted).await.unwrap();
     assert_eq!(
         demo.app.record_outcome(id, Step::Document, outcome(Step::Document), "etag-1").await.unwrap().1,
         Progress::Recorded
@@ -114,26 +117,34 @@ async fn cancelled_sessions_take_no_results() {
 
 #[tokio::test]
 async fn a_retake_replaces_a_capture_until_submission() {
+    use shared::artifacts::Artifact;
+    use shared::domain::CaptureResult;
     let demo = demo().await;
     let id = session_with(&demo, &[Step::Document]).await;
     assert_eq!(demo.app.submit(id).await.unwrap_err().code, "captures_missing");
-    let bad = StepOutcome::Error { code: "not_an_image".into() };
+    let blurry = CaptureResult::Rejected { reason: "too_blurry".into() };
+    let front = Artifact::DocumentFront;
+    assert_eq!(demo.app.record_capture(id, front, "etag-1", blurry.clone()).await.unwrap().1, Progress::Recorded);
+    // Redelivery of the same upload changes nothing; a rejected capture cannot be submitted.
+    assert_eq!(demo.app.record_capture(id, front, "etag-1", blurry).await.unwrap().1, Progress::Duplicate);
+    assert_eq!(demo.app.submit(id).await.unwrap_err().code, "captures_missing");
+    // A new upload replaces it.
+    let (_, progress) = demo.app.record_capture(id, front, "etag-2", CaptureResult::Accepted).await.unwrap();
+    assert_eq!(progress, Progress::Recorded);
+    let (session, progress) = demo.app.submit(id).await.unwrap();
+    assert_eq!(progress, Progress::Recorded);
+    assert_eq!(session.status, SessionStatus::Processing);
+    // After submission the captures are final.
+    let late = demo.app.record_capture(id, front, "etag-3", CaptureResult::Accepted).await.unwrap_err();
+    assert_eq!(late.code, "session_closed");
     let good = StepOutcome::Document {
         outcome: shared::decision::CheckOutcome::Passed,
         document: "passport".into(),
         reasons: vec![],
+        country: None,
+        fields: Default::default(),
     };
-    assert_eq!(demo.app.record_outcome(id, Step::Document, bad.clone(), "etag-1").await.unwrap().1, Progress::Recorded);
-    // Redelivery of the same upload changes nothing; a new upload replaces it.
-    assert_eq!(demo.app.record_outcome(id, Step::Document, bad, "etag-1").await.unwrap().1, Progress::Duplicate);
-    assert_eq!(
-        demo.app.record_outcome(id, Step::Document, good.clone(), "etag-2").await.unwrap().1,
-        Progress::Recorded
-    );
-    let (session, progress) = demo.app.submit(id).await.unwrap();
+    let (session, progress) = demo.app.record_outcome(id, Step::Document, good, "queue").await.unwrap();
     assert_eq!(progress, Progress::Finished);
     assert_eq!(session.assessment.unwrap().decision, Decision::Approved);
-    // After submission the capture is final.
-    let late = StepOutcome::Error { code: "late".into() };
-    assert_eq!(demo.app.record_outcome(id, Step::Document, late, "etag-3").await.unwrap().1, Progress::Duplicate);
 }

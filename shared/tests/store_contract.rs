@@ -45,7 +45,7 @@ fn session(tenant: &Tenant, reference: &str, created_at: i64) -> Session {
         expires_in: 3600,
         metadata: Metadata::default(),
     };
-    Session::open(SessionId::random(), tenant.id.clone(), new, created_at)
+    Session::open(SessionId::random(), tenant.id.clone(), new, Vec::new(), created_at)
 }
 
 fn idem(tenant: &Tenant, key: &str, body: &str, session: &Session) -> IdempotencyRecord {

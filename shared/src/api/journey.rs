@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{Request, Response, check_json_body, error_response, json_response};
 use crate::artifacts::{self, Artifact};
 use crate::domain::request::parse_body;
-use crate::domain::{Session, SessionStatus};
+use crate::domain::{CaptureResult, Session, SessionStatus};
 use crate::error::{Error, ErrorKind};
 use crate::objects::UploadPolicy;
 use crate::pipeline::Pipeline;
@@ -32,6 +32,8 @@ pub enum JourneyEndpoint {
     Submit(String),
     /// The user's details for the dvs and bank steps.
     Details(String),
+    /// The user agrees to the checks (recorded with its time).
+    Consent(String),
     /// The journey's end: a redirect to `redirect_url` with the signed result.
     Finish(String),
     /// Public keys for verifying result tokens.
@@ -64,6 +66,7 @@ impl JourneyEndpoint {
             "uploads" => (JourneyEndpoint::RequestUpload(secret), Method::POST),
             "submit" => (JourneyEndpoint::Submit(secret), Method::POST),
             "details" => (JourneyEndpoint::Details(secret), Method::PUT),
+            "consent" => (JourneyEndpoint::Consent(secret), Method::POST),
             "finish" => (JourneyEndpoint::Finish(secret), Method::GET),
             _ => return None,
         };
@@ -86,6 +89,7 @@ pub async fn handle(api: &JourneyApi, endpoint: JourneyEndpoint, req: &Request) 
         JourneyEndpoint::RequestUpload(secret) => request_upload(pipeline, &secret, req).await,
         JourneyEndpoint::Submit(secret) => submit(pipeline, &secret).await,
         JourneyEndpoint::Details(secret) => details(pipeline, &secret, req).await,
+        JourneyEndpoint::Consent(secret) => consent(pipeline, &secret).await,
         JourneyEndpoint::Finish(secret) => finish(api, &secret).await,
         JourneyEndpoint::Appendix(token) => {
             let identity = pipeline.identity();
@@ -108,16 +112,24 @@ pub async fn handle(api: &JourneyApi, endpoint: JourneyEndpoint, req: &Request) 
 }
 
 fn view(pipeline: &Pipeline, session: &Session) -> Value {
-    let steps: Vec<Value> = session
-        .steps
-        .iter()
-        .map(|s| {
-            let mut step = json!({"name": s.step.as_str(), "status": s.status.as_str()});
-            // A capture that failed its byte check says why, so the page can ask for a retake.
-            if let Some(crate::decision::StepOutcome::Error { code }) = &s.outcome {
-                step["reason"] = json!(code);
+    let steps: Vec<Value> =
+        session.steps.iter().map(|s| json!({"name": s.step.as_str(), "status": s.status.as_str()})).collect();
+    // Each capture the session asks for: missing, accepted, or rejected with the reason, so
+    // the page can ask for a retake before the user moves on.
+    let captures: Vec<Value> = Artifact::ALL
+        .into_iter()
+        .filter(|&a| session.expects(a))
+        .map(|a| {
+            let required = session.required_captures().contains(&a);
+            match session.captures.iter().find(|c| c.artifact == a).map(|c| &c.result) {
+                None => json!({"artifact": a.as_str(), "required": required, "status": "missing"}),
+                Some(CaptureResult::Accepted) => {
+                    json!({"artifact": a.as_str(), "required": required, "status": "accepted"})
+                }
+                Some(CaptureResult::Rejected { reason }) => {
+                    json!({"artifact": a.as_str(), "required": required, "status": "rejected", "reason": reason})
+                }
             }
-            step
         })
         .collect();
     // Whether the details the dvs / bank steps need are in: flags only, never the values.
@@ -132,6 +144,9 @@ fn view(pipeline: &Pipeline, session: &Session) -> Value {
     json!({
         "status": session.status_at(pipeline.identity().now()).as_str(),
         "steps": steps,
+        "captures": captures,
+        "challenge": session.challenge,
+        "consented": session.consented_at.is_some(),
         "details_provided": provided,
         "expires_at": session.expires_at,
     })
@@ -155,7 +170,7 @@ async fn request_upload(pipeline: &Pipeline, secret: &str, req: &Request) -> Res
         let message = format!("the session is {} and accepts no more uploads", status.as_str());
         return Err(Error::new(ErrorKind::Conflict, "session_closed", message).with_field("session"));
     }
-    if !session.steps.iter().any(|s| s.step == artifact.step()) {
+    if !session.expects(artifact) {
         return Err(Error::invalid("artifact_not_requested", "artifact", "this session does not ask for that capture"));
     }
     let policy = UploadPolicy {
@@ -232,5 +247,12 @@ async fn details(pipeline: &Pipeline, secret: &str, req: &Request) -> Result<Res
     };
     let session = pipeline.identity().journey_session(secret).await?;
     let (session, _) = pipeline.identity().set_details(session.id, details).await?;
+    Ok(json_response(StatusCode::OK, &view(pipeline, &session)))
+}
+
+/// `POST /j/{secret}/consent`: the user agreed to the checks; repeating it changes nothing.
+async fn consent(pipeline: &Pipeline, secret: &str) -> Result<Response, Error> {
+    let session = pipeline.identity().journey_session(secret).await?;
+    let (session, _) = pipeline.identity().consent(session.id).await?;
     Ok(json_response(StatusCode::OK, &view(pipeline, &session)))
 }

@@ -2,8 +2,12 @@
 //! service, an HTTP gateway or an algorithm of ours) beside the sandbox provider.
 
 pub mod bank;
+pub mod config;
 pub mod document;
 pub mod dvs;
+pub mod live;
 pub mod liveness;
 pub mod names;
 pub mod screening;
+#[cfg(feature = "aws")]
+pub mod screening_s3;

@@ -3,8 +3,8 @@
 
 /// Titles and honorifics dropped before names are compared.
 const HONORIFICS: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lord", "lady", "rev", "hon", "jr", "sr", "ii", "iii",
-    "iv", "esq", "phd", "md",
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lord", "lady", "rev", "hon", "jr", "sr", "ii",
+    "iii", "iv", "esq", "phd", "md",
 ];
 
 /// Lower-case ASCII with accents transliterated (`Zoë` → `zoe`, `Łukasz` → `lukasz`,

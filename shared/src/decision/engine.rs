@@ -76,7 +76,7 @@ mod tests {
     }
 
     fn peps(outcome: Screening) -> (Step, StepOutcome) {
-        (Step::Peps, StepOutcome::Peps { count: u32::from(outcome != Screening::Cleared), outcome })
+        (Step::Peps, StepOutcome::Peps { count: u32::from(outcome != Screening::Cleared), outcome, matches: vec![] })
     }
 
     fn bank(given: u8, family: u8, outcome: NameMatch) -> (Step, StepOutcome) {

@@ -4,4 +4,4 @@ pub mod engine;
 pub mod outcome;
 
 pub use engine::{Assessment, Decision, assess};
-pub use outcome::{CheckOutcome, DocumentRank, DvsCode, NameMatch, Screening, StepOutcome, Verdict};
+pub use outcome::{CheckOutcome, DocumentRank, DvsCode, NameMatch, Screening, ScreeningHit, StepOutcome, Verdict};

@@ -2,6 +2,8 @@
 //! (`dvs: {outcome, decision, document}`, `bank: {outcome, given_name, family_name}`,
 //! `peps: {count, outcome}`, `liveness: {outcome}`), plus the error outcome a poisoned step records.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -56,6 +58,21 @@ pub enum Screening {
     Match,
 }
 
+/// One list entry a screened name resembled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreeningHit {
+    /// `OFAC-SDN`.
+    pub list: String,
+    /// The entry's id on that list (OFAC's ent_num).
+    pub list_id: String,
+    /// The listed name (or alias) that matched.
+    pub name: String,
+    /// 0..=1.
+    pub score: f64,
+    /// Whether the list's date of birth agrees, where it has one.
+    pub dob_match: Option<bool>,
+}
+
 /// One step's result as stored on the session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -64,6 +81,12 @@ pub enum StepOutcome {
         outcome: CheckOutcome,
         document: String,
         reasons: Vec<String>,
+        /// Issuing country (ISO 3166-1 alpha-3) when it could be read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        country: Option<String>,
+        /// Per-field verdicts (`name: match`, `expiry: valid`...), never the values themselves.
+        #[serde(default)]
+        fields: BTreeMap<String, String>,
     },
     Liveness {
         outcome: CheckOutcome,
@@ -83,6 +106,9 @@ pub enum StepOutcome {
     Peps {
         count: u32,
         outcome: Screening,
+        /// The list entries that scored, best first.
+        #[serde(default)]
+        matches: Vec<ScreeningHit>,
     },
     /// The step could not run (bad upload, poison message, provider down for good).
     Error {
@@ -161,9 +187,10 @@ impl StepOutcome {
             CheckOutcome::Failed => "failed",
         };
         match self {
-            StepOutcome::Document { outcome, document, reasons } => {
-                json!({"outcome": outcome_str(outcome), "document": document, "reasons": reasons})
-            }
+            StepOutcome::Document { outcome, document, reasons, country, fields } => json!({
+                "outcome": outcome_str(outcome), "document": document, "country": country,
+                "fields": fields, "reasons": reasons,
+            }),
             StepOutcome::Liveness { outcome, similarity, reasons } => {
                 json!({"outcome": outcome_str(outcome), "similarity": similarity, "reasons": reasons})
             }
@@ -173,7 +200,13 @@ impl StepOutcome {
             StepOutcome::Bank { outcome, given_name, family_name } => {
                 json!({"outcome": outcome, "given_name": given_name, "family_name": family_name})
             }
-            StepOutcome::Peps { count, outcome } => json!({"count": count, "outcome": outcome}),
+            StepOutcome::Peps { count, outcome, matches } => {
+                let mut evidence = json!({"count": count, "outcome": outcome});
+                if !matches.is_empty() {
+                    evidence["matches"] = json!(matches);
+                }
+                evidence
+            }
             StepOutcome::Error { code } => json!({"outcome": "error", "code": code}),
         }
     }
@@ -190,7 +223,7 @@ mod tests {
         assert_eq!(dvs.evidence(), json!({"outcome": "primary", "decision": "Y", "document": "driverslicence"}));
         let bank = StepOutcome::Bank { outcome: NameMatch::Exact, given_name: 100, family_name: 100 };
         assert_eq!(bank.evidence(), json!({"outcome": "exact", "given_name": 100, "family_name": 100}));
-        let peps = StepOutcome::Peps { count: 0, outcome: Screening::Cleared };
+        let peps = StepOutcome::Peps { count: 0, outcome: Screening::Cleared, matches: vec![] };
         assert_eq!(peps.evidence(), json!({"count": 0, "outcome": "cleared"}));
         let live = StepOutcome::Liveness { outcome: CheckOutcome::Failed, similarity: None, reasons: vec![] };
         assert_eq!(live.evidence()["outcome"], "failed");
@@ -206,7 +239,7 @@ mod tests {
 
     #[test]
     fn reasons_name_step_and_cause() {
-        let o = StepOutcome::Peps { count: 1, outcome: Screening::Match };
+        let o = StepOutcome::Peps { count: 1, outcome: Screening::Match, matches: vec![] };
         assert_eq!(o.reason(Step::Peps).as_deref(), Some("peps_match"));
         let e = StepOutcome::Error { code: "unreadable_image".into() };
         assert_eq!(e.reason(Step::Document).as_deref(), Some("document_error_unreadable_image"));

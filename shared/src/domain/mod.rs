@@ -1,5 +1,6 @@
 //! Domain types: once a value is one of these, it is valid.
 
+pub mod captures;
 pub mod dates;
 pub mod details;
 pub mod ids;
@@ -10,6 +11,7 @@ pub mod tenant;
 pub mod text;
 pub mod urls;
 
+pub use captures::{CaptureResult, CaptureState};
 pub use dates::{BirthDate, ExpiresIn};
 pub use details::{BankDetails, Details, DvsDetails};
 pub use ids::{ApiKey, ApiKeyHash, IdempotencyKey, JourneySecret, KeyMode, SessionId, TenantId};

@@ -2,12 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::captures::{CaptureResult, CaptureState, challenge_artifacts};
 use super::dates::BirthDate;
 use super::details::Details;
 use super::ids::{JourneySecret, SessionId, TenantId};
 use super::steps::{MinAge, Step, Steps, Threshold};
 use super::text::{Locale, Metadata, PersonName, Reference};
 use super::urls::{RedirectUrl, WebhookUrl};
+use crate::artifacts::Artifact;
+use crate::checks::liveness::Pose;
 use crate::decision::{Assessment, StepOutcome, assess};
 
 /// What the store records. `Expired` is never stored: it is derived on read.
@@ -119,6 +122,15 @@ pub struct Session {
     /// What the user typed for the dvs and bank steps.
     #[serde(default)]
     pub details: Details,
+    /// The poses the liveness frames must show, in order (chosen at random at creation).
+    #[serde(default)]
+    pub challenge: Vec<Pose>,
+    /// Each artifact's latest upload and whether it passed the quality gate.
+    #[serde(default)]
+    pub captures: Vec<CaptureState>,
+    /// When the end user agreed to the checks (the DVS requires it to be recorded and sent).
+    #[serde(default)]
+    pub consented_at: Option<i64>,
     /// When the end user submitted the journey; the session then waits only for its steps.
     #[serde(default)]
     pub submitted_at: Option<i64>,
@@ -136,7 +148,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn open(id: SessionId, tenant_id: TenantId, new: NewSession, now: i64) -> Self {
+    pub fn open(id: SessionId, tenant_id: TenantId, new: NewSession, challenge: Vec<Pose>, now: i64) -> Self {
         let steps = new
             .steps
             .as_slice()
@@ -162,6 +174,9 @@ impl Session {
             expires_at: now + i64::from(new.expires_in),
             cancelled_at: None,
             details: Details::default(),
+            challenge,
+            captures: Vec::new(),
+            consented_at: None,
             submitted_at: None,
             finished_at: None,
             assessment: None,
@@ -212,15 +227,14 @@ impl Session {
         now: i64,
     ) -> Result<Progress, Refusal> {
         let status = self.status_at(now);
-        let submitted = self.submitted_at.is_some();
         let state = self.steps.iter_mut().find(|s| s.step == step).ok_or(Refusal::StepNotRequested)?;
-        let retake = step.is_capture() && !submitted;
-        if state.source.as_deref() == Some(source) || (state.outcome.is_some() && !retake) {
+        if state.source.as_deref() == Some(source) || state.outcome.is_some() {
             return Ok(Progress::Duplicate);
         }
         if status.is_terminal() {
             return Err(Refusal::Closed(status));
         }
+
         state.status =
             if matches!(outcome, StepOutcome::Error { .. }) { StepStatus::Error } else { StepStatus::Completed };
         state.outcome = Some(outcome);
@@ -229,6 +243,81 @@ impl Session {
             self.status = SessionStatus::InProgress;
         }
         Ok(self.finish_if_ready(now))
+    }
+
+    /// Records the quality-gate result of an upload. A new upload of an artifact replaces the
+    /// earlier one (a retake) until the user submits.
+    pub fn record_capture(
+        &mut self,
+        artifact: Artifact,
+        source: &str,
+        result: CaptureResult,
+        now: i64,
+    ) -> Result<Progress, Refusal> {
+        if !self.expects(artifact) {
+            return Err(Refusal::StepNotRequested);
+        }
+        let existing = self.captures.iter().position(|c| c.artifact == artifact);
+        if existing.is_some_and(|i| self.captures[i].source == source) {
+            return Ok(Progress::Duplicate);
+        }
+        let status = self.status_at(now);
+        if !matches!(status, SessionStatus::Created | SessionStatus::InProgress) {
+            return Err(Refusal::Closed(status));
+        }
+        let state = CaptureState { artifact, source: source.to_owned(), result, at: now };
+        match existing {
+            Some(i) => self.captures[i] = state,
+            None => self.captures.push(state),
+        }
+        if self.status == SessionStatus::Created {
+            self.status = SessionStatus::InProgress;
+        }
+        self.touch(now);
+        Ok(Progress::Recorded)
+    }
+
+    /// Whether this session asks for this artifact at all (the back of a document is optional).
+    pub fn expects(&self, artifact: Artifact) -> bool {
+        artifact == Artifact::DocumentBack && self.wants(Step::Document) || self.required_captures().contains(&artifact)
+    }
+
+    /// The uploads that must have passed the quality gate before the user can submit.
+    pub fn required_captures(&self) -> Vec<Artifact> {
+        let mut required = Vec::new();
+        if self.wants(Step::Document) {
+            required.push(Artifact::DocumentFront);
+        }
+        if self.wants(Step::Liveness) {
+            required.push(Artifact::Selfie);
+            required.extend(challenge_artifacts(&self.challenge));
+        }
+        required
+    }
+
+    pub fn accepted(&self, artifact: Artifact) -> bool {
+        self.captures.iter().any(|c| c.artifact == artifact && c.accepted())
+    }
+
+    fn wants(&self, step: Step) -> bool {
+        self.steps.iter().any(|s| s.step == step)
+    }
+
+    /// Records the user's consent to the checks, once.
+    pub fn consent(&mut self, now: i64) -> Result<Progress, Refusal> {
+        let status = self.status_at(now);
+        if !matches!(status, SessionStatus::Created | SessionStatus::InProgress) {
+            return Err(Refusal::Closed(status));
+        }
+        if self.consented_at.is_some() {
+            return Ok(Progress::Duplicate);
+        }
+        self.consented_at = Some(now);
+        if self.status == SessionStatus::Created {
+            self.status = SessionStatus::InProgress;
+        }
+        self.touch(now);
+        Ok(Progress::Recorded)
     }
 
     /// Whether a dvs or bank step still lacks the details it checks.
@@ -257,9 +346,9 @@ impl Session {
         Ok(Progress::Recorded)
     }
 
-    /// Steps that run from a queue after submission (not from captures) and have no outcome yet.
+    /// Steps that have no outcome yet: all of them run from the queue after submission.
     pub fn queued_steps(&self) -> Vec<Step> {
-        self.steps.iter().filter(|s| !s.step.is_capture() && s.outcome.is_none()).map(|s| s.step).collect()
+        self.steps.iter().filter(|s| s.outcome.is_none()).map(|s| s.step).collect()
     }
 
     /// The end user is done: no more input; the session finishes when its last step lands.
@@ -267,8 +356,10 @@ impl Session {
         match self.status_at(now) {
             SessionStatus::Processing => Ok(Progress::Duplicate),
             s if s.is_terminal() => Err(Refusal::Closed(s)),
-            _ if self.steps.iter().any(|s| s.step.is_capture() && s.outcome.is_none()) => Err(Refusal::CapturesMissing),
+            _ if self.required_captures().iter().any(|&a| !self.accepted(a)) => Err(Refusal::CapturesMissing),
             _ if self.missing_details() => Err(Refusal::DetailsMissing),
+            // The DVS may only be asked with the person's recorded consent.
+            _ if self.wants(Step::Dvs) && self.consented_at.is_none() => Err(Refusal::ConsentMissing),
             _ => {
                 self.status = SessionStatus::Processing;
                 self.submitted_at = Some(now);
@@ -319,8 +410,10 @@ pub enum Progress {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     StepNotRequested,
-    /// A capture step (document, liveness) has no processed upload yet.
+    /// A required capture has not passed the quality gate yet.
     CapturesMissing,
+    /// The dvs step needs the user's recorded consent.
+    ConsentMissing,
     /// A dvs or bank step has no details yet.
     DetailsMissing,
     Closed(SessionStatus),

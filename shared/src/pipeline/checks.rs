@@ -1,25 +1,37 @@
-//! The check-provider port: runs one verification step. Real providers (Textract,
-//! Rekognition, DVS, screening, bank data) implement it beside the sandbox.
+//! The check-provider port: runs one verification step on what the user submitted.
+//! Real providers (shared/src/checks) implement it beside the sandbox.
 
 use async_trait::async_trait;
 
-use crate::artifacts::{Artifact, ImageFacts};
+use crate::artifacts::Artifact;
 use crate::decision::StepOutcome;
-use crate::domain::{Person, Step};
+use crate::domain::{Person, Session, Step};
 
-/// What a step gets to look at. Capture steps get their artifact's verified bytes.
-#[derive(Debug, Clone)]
+/// What a step gets to look at: the submitted session and the step's accepted captures.
+#[derive(Debug, Clone, Copy)]
 pub struct StepInput<'a> {
     pub step: Step,
-    pub person: &'a Person,
-    pub capture: Option<Capture<'a>>,
+    pub session: &'a Session,
+    pub captures: &'a [Capture],
+    /// Unix seconds: expiry and age are judged as of this moment.
+    pub now: i64,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Capture<'a> {
+impl StepInput<'_> {
+    pub fn person(&self) -> &Person {
+        &self.session.person
+    }
+
+    pub fn capture(&self, artifact: Artifact) -> Option<&[u8]> {
+        self.captures.iter().find(|c| c.artifact == artifact).map(|c| c.bytes.as_slice())
+    }
+}
+
+/// One accepted upload's bytes (they passed the byte check and the quality gate).
+#[derive(Debug, Clone)]
+pub struct Capture {
     pub artifact: Artifact,
-    pub bytes: &'a [u8],
-    pub facts: ImageFacts,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +47,7 @@ pub enum CheckError {
 
 #[async_trait]
 pub trait CheckProvider: Send + Sync {
-    /// A short name for logs and metrics (`sandbox`, `aws`).
-    fn name(&self) -> &'static str;
+    /// A short name for logs and metrics (`sandbox`, `textract`, `ofac`...), per step.
+    fn name(&self, step: Step) -> &'static str;
     async fn run(&self, input: StepInput<'_>) -> Result<StepOutcome, CheckError>;
 }

@@ -13,7 +13,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::{self, Artifact};
+use crate::checks::document::quality::{self, CaptureKind};
 use crate::decision::StepOutcome;
+use crate::domain::CaptureResult;
 use crate::domain::{Progress, Session, SessionId, Step};
 use crate::error::ErrorKind;
 use crate::objects::{ObjectError, ObjectStore};
@@ -78,7 +80,8 @@ pub struct Pipeline {
     identity: Arc<Identity>,
     objects: Arc<dyn ObjectStore>,
     steps: Arc<dyn Queue>,
-    checks: Arc<dyn CheckProvider>,
+    /// `None` in functions that only queue steps (the journey): they never consume the queue.
+    checks: Option<Arc<dyn CheckProvider>>,
     /// The queue's maxReceiveCount: on the last delivery a failing step records an error
     /// outcome, so the session finishes even though the message goes to the DLQ.
     max_receives: u32,
@@ -89,7 +92,7 @@ impl Pipeline {
         identity: Arc<Identity>,
         objects: Arc<dyn ObjectStore>,
         steps: Arc<dyn Queue>,
-        checks: Arc<dyn CheckProvider>,
+        checks: Option<Arc<dyn CheckProvider>>,
         max_receives: u32,
     ) -> Self {
         Self { identity, objects, steps, checks, max_receives }
@@ -119,9 +122,8 @@ impl Pipeline {
         let last_try = delivery.receive_count >= self.max_receives;
         if let Ok(message) = serde_json::from_str::<StepMessage>(&delivery.body) {
             let StepMessage::RunStep { session_id, step } = message;
-            return self
-                .guard(session_id, step, last_try, &delivery.message_id, self.run_queued(session_id, step))
-                .await;
+            let work = self.run_queued(session_id, step);
+            return self.guard(session_id, step, last_try, &delivery.message_id, work).await;
         }
         let notification: S3Notification =
             serde_json::from_str(&delivery.body).map_err(|_| Retry("unrecognised message".into()))?;
@@ -135,8 +137,15 @@ impl Pipeline {
                 continue;
             };
             let source = record.s3.object.etag.clone().unwrap_or_else(|| delivery.message_id.clone());
-            let work = self.run_capture(session_id, artifact, &record.s3.object.key, &source);
-            self.guard(session_id, artifact.step(), last_try, &delivery.message_id, work).await?;
+            let result = self.run_capture(session_id, artifact, &record.s3.object.key, &source).await;
+            if let (Err(_), true) = (&result, last_try) {
+                // The user can retake: the journey shows the failure instead of waiting forever.
+                let failed = CaptureResult::Rejected { reason: "processing_failed".into() };
+                if let Err(e) = self.identity.record_capture(session_id, artifact, &source, failed).await {
+                    tracing::error!(%session_id, artifact = artifact.as_str(), code = e.code, "could not record a failed capture");
+                }
+            }
+            result?;
         }
         Ok(())
     }
@@ -171,13 +180,47 @@ impl Pipeline {
         result
     }
 
+    /// Runs a step on the submitted session and the step's accepted captures.
     async fn run_queued(&self, session_id: SessionId, step: Step) -> Result<(), Retry> {
         let Some(session) = self.open_session(session_id).await? else { return Ok(()) };
-        let input = StepInput { step, person: &session.person, capture: None };
-        let outcome = self.run_check(input).await?;
+        if session.steps.iter().any(|s| s.step == step && s.outcome.is_some()) {
+            return Ok(());
+        }
+        let outcome = match self.load_captures(&session, step).await? {
+            Ok(captures) => {
+                let input = StepInput { step, session: &session, captures: &captures, now: self.identity.now() };
+                self.run_check(input).await?
+            }
+            Err(missing) => missing,
+        };
         self.record(session_id, step, outcome, "queue").await
     }
 
+    /// The accepted uploads a step reads. A required one that is gone from the bucket
+    /// (purged, redacted) is an error outcome, not a retry.
+    async fn load_captures(&self, session: &Session, step: Step) -> Result<Result<Vec<Capture>, StepOutcome>, Retry> {
+        let wanted: &[Artifact] = match step {
+            Step::Document => &[Artifact::DocumentFront, Artifact::DocumentBack],
+            // The document front carries the portrait the selfie is matched against.
+            Step::Liveness => &[Artifact::Selfie, Artifact::Challenge1, Artifact::Challenge2, Artifact::DocumentFront],
+            _ => &[],
+        };
+        let mut captures = Vec::new();
+        for &artifact in wanted.iter().filter(|&&a| session.accepted(a)) {
+            match self.objects.get(&artifact.key(session.id), artifacts::MAX_BYTES).await {
+                Ok(Some(object)) => captures.push(Capture { artifact, bytes: object.bytes }),
+                Ok(None) if session.required_captures().contains(&artifact) => {
+                    return Ok(Err(StepOutcome::Error { code: "capture_missing".into() }));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(Retry(format!("object store: {e}"))),
+            }
+        }
+        Ok(Ok(captures))
+    }
+
+    /// The byte check and the quality gate on one upload, recorded so the journey can ask
+    /// for a retake at once.
     async fn run_capture(
         &self,
         session_id: SessionId,
@@ -186,44 +229,40 @@ impl Pipeline {
         source: &str,
     ) -> Result<(), Retry> {
         let Some(session) = self.open_session(session_id).await? else { return Ok(()) };
-        let step = artifact.step();
-        if !session.steps.iter().any(|s| s.step == step) {
-            tracing::warn!(%session_id, artifact = artifact.as_str(), "upload for a step the session did not ask for ignored");
+        if !session.expects(artifact) {
+            tracing::warn!(%session_id, artifact = artifact.as_str(), "upload the session did not ask for ignored");
             return Ok(());
         }
-        if artifact == Artifact::DocumentBack {
-            // The back is read by the document check itself (barcodes); it is not a step of its own.
-            return Ok(());
-        }
-        let object = match self.objects.get(key, artifacts::MAX_BYTES).await {
-            Ok(Some(object)) => object,
+        let result = match self.objects.get(key, artifacts::MAX_BYTES).await {
+            Ok(Some(object)) => judge(artifact, &object.bytes, object.content_type.as_deref()),
             Ok(None) => {
                 tracing::info!(%session_id, artifact = artifact.as_str(), "object gone (replaced or redacted); nothing to do");
                 return Ok(());
             }
-            Err(ObjectError::TooLarge(_)) => {
-                let outcome = StepOutcome::Error { code: "file_too_large".into() };
-                return self.record(session_id, step, outcome, source).await;
-            }
+            Err(ObjectError::TooLarge(_)) => CaptureResult::Rejected { reason: "file_too_large".into() },
             Err(e) => return Err(Retry(format!("object store: {e}"))),
         };
-        let outcome = match artifacts::inspect(&object.bytes, object.content_type.as_deref()) {
-            Err(rejection) => StepOutcome::Error { code: rejection.code.into() },
-            Ok(facts) => {
-                let capture = Capture { artifact, bytes: &object.bytes, facts };
-                self.run_check(StepInput { step, person: &session.person, capture: Some(capture) }).await?
+        match self.identity.record_capture(session_id, artifact, source, result).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ErrorKind::Conflict && e.code == "session_closed" => {
+                tracing::info!(%session_id, artifact = artifact.as_str(), "upload for a closed session ignored");
+                Ok(())
             }
-        };
-        self.record(session_id, step, outcome, source).await
+            Err(e) => Err(Retry(e.code.into())),
+        }
     }
 
     async fn run_check(&self, input: StepInput<'_>) -> Result<StepOutcome, Retry> {
+        let Some(checks) = &self.checks else {
+            tracing::error!("a step message reached a function built without check providers");
+            return Err(Retry("no check providers in this function".into()));
+        };
         let (step, started) = (input.step, std::time::Instant::now());
-        let result = self.checks.run(input).await;
+        let result = checks.run(input).await;
         let ms = started.elapsed().as_millis() as u64;
         tracing::info!(
             step = step.as_str(),
-            provider = self.checks.name(),
+            provider = checks.name(step),
             duration_ms = ms,
             ok = result.is_ok(),
             "check ran"
@@ -274,9 +313,8 @@ impl Pipeline {
             self.after(&session).await.map_err(unavailable)?;
             return Ok((session, Progress::Duplicate));
         }
-        if session.is_open_at(self.identity.now())
-            && !session.steps.iter().any(|s| s.step.is_capture() && s.outcome.is_none())
-        {
+        let captured = session.required_captures().iter().all(|&a| session.accepted(a));
+        if session.is_open_at(self.identity.now()) && captured {
             for step in session.queued_steps() {
                 let body = serde_json::to_string(&StepMessage::RunStep { session_id: id, step })
                     .map_err(|e| crate::error::Error::internal(e.to_string()))?;
@@ -289,5 +327,21 @@ impl Pipeline {
         let (session, progress) = self.identity.submit(id).await?;
         self.after(&session).await.map_err(unavailable)?;
         Ok((session, progress))
+    }
+}
+
+/// An upload's verdict: the byte check (size, type, decode, resolution), then the quality
+/// gate for its kind of picture.
+fn judge(artifact: Artifact, bytes: &[u8], declared: Option<&str>) -> CaptureResult {
+    let kind = match artifact {
+        Artifact::DocumentFront | Artifact::DocumentBack => CaptureKind::Document,
+        Artifact::Selfie | Artifact::Challenge1 | Artifact::Challenge2 => CaptureKind::Face,
+    };
+    match artifacts::decode(bytes, declared) {
+        Err(rejection) => CaptureResult::Rejected { reason: rejection.code.into() },
+        Ok((_, image)) => match quality::assess(&image, kind).issues.first() {
+            Some(issue) => CaptureResult::Rejected { reason: issue.code().into() },
+            None => CaptureResult::Accepted,
+        },
     }
 }

@@ -4,19 +4,19 @@
 use async_trait::async_trait;
 
 use super::checks::{CheckError, CheckProvider, StepInput};
-use crate::decision::{CheckOutcome, DocumentRank, DvsCode, NameMatch, Screening, StepOutcome};
+use crate::decision::{CheckOutcome, DocumentRank, DvsCode, NameMatch, Screening, ScreeningHit, StepOutcome};
 use crate::domain::Step;
 
 pub struct SandboxChecks;
 
 /// The magic word is matched case-insensitively against the pre-filled last name.
 fn last_name_is(input: &StepInput<'_>, magic: &str) -> bool {
-    input.person.last_name.as_ref().is_some_and(|n| n.as_str().eq_ignore_ascii_case(magic))
+    input.person().last_name.as_ref().is_some_and(|n| n.as_str().eq_ignore_ascii_case(magic))
 }
 
 #[async_trait]
 impl CheckProvider for SandboxChecks {
-    fn name(&self) -> &'static str {
+    fn name(&self, _step: Step) -> &'static str {
         "sandbox"
     }
 
@@ -26,14 +26,8 @@ impl CheckProvider for SandboxChecks {
             return Err(CheckError::Transient("sandbox provider unavailable".into()));
         }
         Ok(match input.step {
-            Step::Document if magic("Forged") => StepOutcome::Document {
-                outcome: CheckOutcome::Failed,
-                document: "passport".into(),
-                reasons: vec!["document_tampered".into()],
-            },
-            Step::Document => {
-                StepOutcome::Document { outcome: CheckOutcome::Passed, document: "passport".into(), reasons: vec![] }
-            }
+            Step::Document if magic("Forged") => document(CheckOutcome::Failed, &["mrz", "invalid"]),
+            Step::Document => document(CheckOutcome::Passed, &["mrz", "valid"]),
             Step::Liveness if magic("Spoof") => StepOutcome::Liveness {
                 outcome: CheckOutcome::Failed,
                 similarity: Some(12.0),
@@ -52,9 +46,9 @@ impl CheckProvider for SandboxChecks {
                 };
                 StepOutcome::Dvs { rank: DocumentRank::Primary, decision, document: "driverslicence".into() }
             }
-            Step::Peps if magic("Sanctioned") => StepOutcome::Peps { count: 1, outcome: Screening::Match },
-            Step::Peps if magic("Pepper") => StepOutcome::Peps { count: 2, outcome: Screening::PotentialMatch },
-            Step::Peps => StepOutcome::Peps { count: 0, outcome: Screening::Cleared },
+            Step::Peps if magic("Sanctioned") => peps(Screening::Match, &[1.0]),
+            Step::Peps if magic("Pepper") => peps(Screening::PotentialMatch, &[0.91, 0.88]),
+            Step::Peps => peps(Screening::Cleared, &[]),
             Step::Bank if magic("Mismatch") => {
                 StepOutcome::Bank { outcome: NameMatch::Mismatch, given_name: 20, family_name: 0 }
             }
@@ -64,4 +58,32 @@ impl CheckProvider for SandboxChecks {
             Step::Bank => StepOutcome::Bank { outcome: NameMatch::Exact, given_name: 100, family_name: 100 },
         })
     }
+}
+
+/// A passport whose fields all agree with the pre-filled ones, or one whose MRZ does not add up.
+fn document(outcome: CheckOutcome, mrz: &[&str; 2]) -> StepOutcome {
+    let mut fields: std::collections::BTreeMap<String, String> =
+        [("name", "match"), ("birth_date", "match"), ("expiry", "valid")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    fields.insert(mrz[0].to_owned(), mrz[1].to_owned());
+    let reasons = if outcome == CheckOutcome::Passed { vec![] } else { vec!["mrz_check_digits".to_owned()] };
+    StepOutcome::Document { outcome, document: "passport".into(), reasons, country: Some("AUS".into()), fields }
+}
+
+/// Screening hits on a made-up sandbox list entry, so the evidence has the real shape.
+fn peps(outcome: Screening, scores: &[f64]) -> StepOutcome {
+    let matches = scores
+        .iter()
+        .enumerate()
+        .map(|(i, &score)| ScreeningHit {
+            list: "SANDBOX".into(),
+            list_id: format!("sandbox-{}", i + 1),
+            name: "SANDBOX LISTED PERSON".into(),
+            score,
+            dob_match: None,
+        })
+        .collect::<Vec<_>>();
+    StepOutcome::Peps { count: matches.len() as u32, outcome, matches }
 }

@@ -6,6 +6,7 @@ pub mod mrz;
 pub mod quality;
 #[cfg(feature = "aws")]
 pub mod textract;
+pub mod verify;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -72,11 +73,93 @@ pub struct ExtractedDocument {
     pub sources: Vec<(&'static str, FieldSource)>,
 }
 
+impl ExtractedDocument {
+    /// Takes each of `other`'s fields where this one has none, or has it from a less
+    /// trusted source (an MRZ beats a barcode beats OCR).
+    pub fn merge(&mut self, other: ExtractedDocument) {
+        fn take<T>(
+            name: &'static str,
+            mine: &mut Option<T>,
+            theirs: Option<T>,
+            sources: &mut Vec<(&'static str, FieldSource)>,
+            their_sources: &[(&'static str, FieldSource)],
+        ) {
+            let Some(value) = theirs else { return };
+            let their = their_sources.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
+            let ours = sources.iter().position(|(n, _)| *n == name);
+            let better = match (ours.map(|i| sources[i].1), their) {
+                (None, _) => true,
+                (Some(ours), Some(their)) => their < ours,
+                (Some(_), None) => false,
+            };
+            if mine.is_none() || better {
+                *mine = Some(value);
+                sources.retain(|(n, _)| *n != name);
+                if let Some(source) = their {
+                    sources.push((name, source));
+                }
+            }
+        }
+        let theirs = other.sources;
+        let s = &mut self.sources;
+        take("kind", &mut self.kind, other.kind, s, &theirs);
+        take("issuing_country", &mut self.issuing_country, other.issuing_country, s, &theirs);
+        take("issuing_region", &mut self.issuing_region, other.issuing_region, s, &theirs);
+        take("given_names", &mut self.given_names, other.given_names, s, &theirs);
+        take("family_name", &mut self.family_name, other.family_name, s, &theirs);
+        take("birth_date", &mut self.birth_date, other.birth_date, s, &theirs);
+        take("expiry_date", &mut self.expiry_date, other.expiry_date, s, &theirs);
+        take("document_number", &mut self.document_number, other.document_number, s, &theirs);
+        take("sex", &mut self.sex, other.sex, s, &theirs);
+        take("nationality", &mut self.nationality, other.nationality, s, &theirs);
+    }
+}
+
+/// What an OCR reader got: its normalised fields, and the MRZ text if it saw one (our
+/// own parser checks it, whoever read it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reading {
+    pub fields: ExtractedDocument,
+    pub mrz_text: Option<String>,
+}
+
 /// Reads printed text (and the MRZ) off document images: Textract in AWS, Tesseract
 /// for self-hosting. Barcodes and the MRZ parser are ours and need no reader.
 #[async_trait]
 pub trait DocumentReader: Send + Sync {
     fn name(&self) -> &'static str;
     /// `back` is given when the user captured one.
-    async fn read(&self, front: &[u8], back: Option<&[u8]>) -> Result<ExtractedDocument, CheckError>;
+    async fn read(&self, front: &[u8], back: Option<&[u8]>) -> Result<Reading, CheckError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_the_most_trusted_source_per_field() {
+        let mut ocr = ExtractedDocument {
+            family_name: Some("SM1TH".into()),
+            document_number: Some("X1".into()),
+            sources: vec![("family_name", FieldSource::Ocr), ("document_number", FieldSource::Ocr)],
+            ..Default::default()
+        };
+        let mrz = ExtractedDocument {
+            family_name: Some("SMITH".into()),
+            given_names: Some("JANE".into()),
+            sources: vec![("family_name", FieldSource::Mrz), ("given_names", FieldSource::Mrz)],
+            ..Default::default()
+        };
+        ocr.merge(mrz);
+        assert_eq!(ocr.family_name.as_deref(), Some("SMITH"));
+        assert_eq!(ocr.given_names.as_deref(), Some("JANE"));
+        assert_eq!(ocr.document_number.as_deref(), Some("X1"));
+        let weaker = ExtractedDocument {
+            family_name: Some("SMYTH".into()),
+            sources: vec![("family_name", FieldSource::Ocr)],
+            ..Default::default()
+        };
+        ocr.merge(weaker);
+        assert_eq!(ocr.family_name.as_deref(), Some("SMITH"));
+    }
 }

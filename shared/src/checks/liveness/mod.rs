@@ -2,6 +2,7 @@
 //! sequence of poses; the frames must show one good-quality face each, in those poses, in
 //! order, all the same person, and that person must match the document portrait.
 
+pub mod challenge;
 #[cfg(feature = "aws")]
 pub mod rekognition;
 

@@ -1,1 +1,0 @@
-//! The bank step (being written).

@@ -1,1 +1,0 @@
-//! The dvs step (being written).
