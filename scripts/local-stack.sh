@@ -84,8 +84,17 @@ do_start() {
   need curl curl
   need openssl openssl
   : >"$DIR/started"
+  local service url
   for service in dynamodb-local localstack; do
-    if ! "scripts/$service.sh" status >/dev/null 2>&1; then
+    case "$service" in
+      dynamodb-local) url="$AWS_ENDPOINT_URL_DYNAMODB/" ;;
+      localstack) url="$AWS_ENDPOINT_URL/_localstack/health" ;;
+    esac
+    if "scripts/$service.sh" status >/dev/null 2>&1; then
+      continue
+    elif [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" || true)" != 000 ]; then
+      log "using the $service already answering at $url (e.g. infra/docker-compose.localstack.yml)"
+    else
       "scripts/$service.sh" start
       echo "$service" >>"$DIR/started"
     fi

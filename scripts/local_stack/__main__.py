@@ -28,8 +28,10 @@ ACCOUNT = "000000000000"  # LocalStack's
 
 
 def _clients():
-    s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}))
-    return s3, boto3.client("sqs"), boto3.client("dynamodb")
+    """Endpoints from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB, as for the functions."""
+    region = os.environ["AWS_REGION"]
+    s3 = boto3.client("s3", region_name=region, config=Config(s3={"addressing_style": "path"}))
+    return s3, boto3.client("sqs", region_name=region), boto3.client("dynamodb", region_name=region)
 
 
 def _local_keys(path):

@@ -141,13 +141,17 @@ def create_bucket(stack, s3, region, localize, log):
         if "OwnershipControls" in props:
             s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=props["OwnershipControls"])
         if "BucketEncryption" in props:
-            s3.put_bucket_encryption(Bucket=bucket,
-                                     ServerSideEncryptionConfiguration=props["BucketEncryption"])
+            # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault.
+            rules = [{("Apply" + k if k == "ServerSideEncryptionByDefault" else k): v for k, v in rule.items()}
+                     for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+            s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": rules})
         if "LifecycleConfiguration" in props:
             s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={
                 "Rules": _lifecycle(props["LifecycleConfiguration"]["Rules"])})
         if "CorsConfiguration" in props:
-            s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=props["CorsConfiguration"])
+            cors = [{k.replace("MaxAge", "MaxAgeSeconds"): v for k, v in rule.items()}
+                    for rule in props["CorsConfiguration"]["CorsRules"]]
+            s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors})
         if "NotificationConfiguration" in props:
             s3.put_bucket_notification_configuration(
                 Bucket=bucket, NotificationConfiguration=_notifications(props["NotificationConfiguration"]))
