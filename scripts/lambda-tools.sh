@@ -24,7 +24,8 @@ install() {
   log "installing $(basename "$requirements") into $venv" >&2
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -r "$requirements" >&2
+  # No .pyc compilation at install: it is most of the time, and imports compile what they use.
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps --no-compile -r "$requirements" >&2
   cp "$requirements" "$stamp"
 }
 

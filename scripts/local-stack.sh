@@ -31,8 +31,10 @@ alive() { [ -f "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
 
 # cargo lambda watch runs `cargo run --bin <function>`, which in this workspace (its root is also a
 # package, the only default member) finds no such bin; this cargo adds `--package <function>`.
+# Without reloads it starts the binary built above directly: no cargo (and no wait for cargo's
+# lock while another build holds it) when an instance starts.
 write_cargo_shim() {
-  local real
+  local real no_reload="${LOCAL_STACK_NO_RELOAD:-}" target="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
   real="$(command -v cargo)"
   cat >"$DIR/cargo" <<EOF
 #!/usr/bin/env bash
@@ -44,6 +46,7 @@ if [ "\${1:-}" = run ]; then
     case "\$a" in --bin=*) bin=\${a#--bin=} ;; -p|--package|--package=*) package=1 ;; esac
     prev=\$a
   done
+  if [ "$no_reload" = 1 ] && [ -n "\$bin" ] && [ -x "$target/debug/\$bin" ]; then exec "$target/debug/\$bin"; fi
   if [ -n "\$bin" ] && [ -z "\$package" ]; then set -- "\$@" --package "\$bin"; fi
 fi
 exec "$real" "\$@"
