@@ -6,6 +6,7 @@
 # Usage: scripts/local-stack.sh start|stop|status
 #   LAMBDA_PORT (default 9000): the API and Invoke API; DYNAMODB_PORT, LOCALSTACK_PORT as their scripts.
 #   LOCAL_STACK_NO_RELOAD=1: do not rebuild functions when sources change (CI).
+#   LOCAL_STACK_BUILD: cargo build arguments instead of `-p <each function>`.
 #   Writes .tools/local-stack/outputs.json (URLs and names) and logs watch.log, poller.log there.
 set -euo pipefail
 
@@ -111,8 +112,12 @@ do_start() {
   local packages=() timeout
   mapfile -t packages < <("$python" -c 'import json,sys; [print(f["binary"]) for f in json.load(open(sys.argv[1]))["functions"].values()]' "$DIR/outputs.json")
   timeout="$("$python" -c 'import json,sys; print(max(f["timeout"] for f in json.load(open(sys.argv[1]))["functions"].values()) + 30)' "$DIR/outputs.json")"
-  log "building ${packages[*]}"
-  cargo build --quiet $(printf -- '-p %s ' "${packages[@]}")
+  # LOCAL_STACK_BUILD replaces the package list, e.g. to build what a later `cargo test` reuses.
+  local build
+  build="${LOCAL_STACK_BUILD:-$(printf -- '-p %s ' "${packages[@]}")}"
+  log "cargo build $build"
+  # shellcheck disable=SC2086 # word splitting is the point
+  cargo build $build
 
   write_cargo_shim
   local watch_flags=(--invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --concurrency "$CONCURRENCY"

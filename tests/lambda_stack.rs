@@ -156,12 +156,20 @@ async fn a_verification_runs_through_the_function_binaries() {
     .await;
     assert_eq!(session["decision"], "approved", "{session}");
     assert_eq!(session["evidence"]["peps"]["outcome"], "cleared");
-    let listed: Value =
-        http.get(format!("{api}/identity?reference=cust_stack")).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+    let listed: Value = http
+        .get(format!("{api}/identity?reference=cust_stack"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed["data"][0]["session_id"], id.as_str());
 
     // The signed redirect, checked against the published JWKS.
-    let no_redirects = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let no_redirects =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let finish = no_redirects.get(format!("{identity_url}/finish")).send().await.unwrap();
     assert_eq!(finish.status(), 303);
     let location = url::Url::parse(finish.headers()["location"].to_str().unwrap()).unwrap();
@@ -179,7 +187,11 @@ async fn a_verification_runs_through_the_function_binaries() {
     assert_eq!(claims["decision"], "approved");
 
     // The appendix link serves the capture from S3.
-    let link = claims["appendix"].as_array().unwrap().iter().find(|a| a["filename"].as_str().unwrap().starts_with("document-front"));
+    let link = claims["appendix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["filename"].as_str().unwrap().starts_with("document-front"));
     let redirect = no_redirects.get(link.unwrap()["url"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(redirect.status(), 302);
     let image = http.get(redirect.headers()["location"].to_str().unwrap()).send().await.unwrap();
@@ -258,7 +270,11 @@ async fn the_poller_deletes_successes_and_leaves_reported_failures_for_the_dead_
         let batch: Value = serde_json::from_str(line).unwrap();
         assert_eq!(batch["invoked_ok"], true);
         for m in batch["messages"].as_array().unwrap() {
-            seen.push((m["body"].as_str().unwrap().to_owned(), m["receive_count"].as_u64().unwrap(), m["failed"] == true));
+            seen.push((
+                m["body"].as_str().unwrap().to_owned(),
+                m["receive_count"].as_u64().unwrap(),
+                m["failed"] == true,
+            ));
         }
     }
     assert_eq!(seen.iter().filter(|s| s.0 == good).collect::<Vec<_>>(), [&(good.clone(), 1, false)]);
