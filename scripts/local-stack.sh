@@ -109,9 +109,8 @@ do_start() {
   "$python" scripts/local_stack provision --template infra/template.yaml --out "$DIR" --local-url "$API_URL"
 
   # Build every function first, so the first request does not wait for a compile.
-  local packages=() timeout
+  local packages=()
   mapfile -t packages < <("$python" -c 'import json,sys; [print(f["binary"]) for f in json.load(open(sys.argv[1]))["functions"].values()]' "$DIR/outputs.json")
-  timeout="$("$python" -c 'import json,sys; print(max(f["timeout"] for f in json.load(open(sys.argv[1]))["functions"].values()) + 30)' "$DIR/outputs.json")"
   # LOCAL_STACK_BUILD replaces the package list, e.g. to build what a later `cargo test` reuses.
   local build
   build="${LOCAL_STACK_BUILD:-$(printf -- '-p %s ' "${packages[@]}")}"
@@ -121,7 +120,10 @@ do_start() {
 
   write_cargo_shim
   local watch_flags=(--invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --concurrency "$CONCURRENCY"
-    --timeout "$timeout" --global "$DIR/cargo-lambda.toml")
+    --global "$DIR/cargo-lambda.toml")
+  # No --timeout: cargo lambda applies it to the runtime's own long-poll for the next event too,
+  # whose 408 kills an idle function for good. Callers time out instead (the poller: the
+  # function's Timeout plus start-up slack).
   if [ "${LOCAL_STACK_NO_RELOAD:-}" = 1 ]; then watch_flags+=(--ignore-changes); fi
   launch_bg watch env CARGO="$DIR/cargo" "$python" scripts/local_stack watch --out "$DIR" -- \
     "$tools/cargo-lambda" lambda watch "${watch_flags[@]}"
