@@ -106,7 +106,7 @@ fn url(env: Env<'_>, name: &'static str, why: &str) -> Result<Url, ConfigError> 
 /// - peps: `TI_SCREENING_BUCKET` + `TI_SCREENING_PREFIX` (an S3 folder holding sdn.csv,
 ///   alt.csv and add.csv, re-read when it changes) or `TI_SCREENING_DIR` (default: the
 ///   shipped OFAC files);
-/// - bank: `TI_BANK_URL` and `TI_BANK_TOKEN`.
+/// - bank: `TI_BANK_URL` and `TI_BANK_API_KEY`.
 pub async fn providers(
     selection: Selection,
     env: Env<'_>,
@@ -191,7 +191,7 @@ pub async fn providers(
     }
     if selection.get(Step::Bank) == Provider::Live {
         let why = "for the live bank step";
-        let config = HttpBankConfig::new(url(env, "TI_BANK_URL", why)?, required(env, "TI_BANK_TOKEN", why)?);
+        let config = HttpBankConfig::new(url(env, "TI_BANK_URL", why)?, required(env, "TI_BANK_API_KEY", why)?);
         providers.bank = Arc::new(BankCheck { data: Arc::new(HttpBankData::new(config)?) });
     }
     Ok(providers)
