@@ -22,6 +22,7 @@ pub struct S3ScreeningList {
     client: Client,
     bucket: String,
     prefix: String,
+    check_every: Duration,
     state: Mutex<Loaded>,
 }
 
@@ -35,12 +36,22 @@ struct Loaded {
 impl S3ScreeningList {
     /// Loads the list now: a function that cannot screen should fail its cold start.
     pub async fn load(config: &aws_config::SdkConfig, bucket: String, prefix: String) -> Result<Self, ConfigError> {
-        let client = Client::new(config);
+        Self::load_with(Client::new(config), bucket, prefix).await
+    }
+
+    /// [`Self::load`] with a ready client (path-style addressing for an emulator, say).
+    pub async fn load_with(client: Client, bucket: String, prefix: String) -> Result<Self, ConfigError> {
         let invalid = |reason: String| ConfigError::Invalid { name: "TI_SCREENING_BUCKET", reason };
         let (screener, etags) = fetch(&client, &bucket, &prefix).await.map_err(invalid)?;
         tracing::info!(entries = screener.entries().len(), "screening list loaded from S3");
         let state = Mutex::new(Loaded { screener: Arc::new(screener), etags, checked: Instant::now() });
-        Ok(Self { client, bucket, prefix, state })
+        Ok(Self { client, bucket, prefix, check_every: CHECK_EVERY, state })
+    }
+
+    /// How often a warm function asks S3 whether the list changed.
+    pub fn with_check_every(mut self, every: Duration) -> Self {
+        self.check_every = every;
+        self
     }
 
     async fn etags(&self) -> Result<Vec<String>, String> {
@@ -76,7 +87,7 @@ async fn fetch(client: &Client, bucket: &str, prefix: &str) -> Result<(Screener,
 impl ScreeningList for S3ScreeningList {
     async fn current(&self) -> Result<Arc<Screener>, CheckError> {
         let mut state = self.state.lock().await;
-        if state.checked.elapsed() < CHECK_EVERY {
+        if state.checked.elapsed() < self.check_every {
             return Ok(state.screener.clone());
         }
         state.checked = Instant::now();
