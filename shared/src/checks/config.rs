@@ -110,30 +110,14 @@ fn url(env: Env<'_>, name: &'static str, why: &str) -> Result<Url, ConfigError> 
 pub async fn providers(
     selection: Selection,
     env: Env<'_>,
-    #[cfg(feature = "aws")] aws: Option<&aws_config::SdkConfig>,
+    aws: aws_backed::Aws<'_>,
 ) -> Result<StepProviders, ConfigError> {
     let sandbox: Arc<dyn CheckProvider> = Arc::new(SandboxChecks);
     let mut providers = StepProviders::all(sandbox);
-    #[cfg(feature = "aws")]
-    let needs_aws = |name: &'static str, what: &str| {
-        aws.ok_or_else(|| ConfigError::Invalid { name, reason: format!("{what} needs AWS credentials and a region") })
-    };
-    #[cfg(not(feature = "aws"))]
-    let needs_aws = |name: &'static str, what: &str| -> Result<(), ConfigError> {
-        Err(ConfigError::Invalid { name, reason: format!("{what} needs a build with the `aws` feature") })
-    };
     if selection.get(Step::Document) == Provider::Live {
         let reader: Option<Arc<dyn DocumentReader>> = match env("TI_DOCUMENT_READER").as_deref() {
             Some("none") => None,
-            Some("textract") => {
-                let _aws = needs_aws("TI_DOCUMENT_READER", "Textract")?;
-                #[cfg(feature = "aws")]
-                {
-                    Some(Arc::new(super::document::textract::TextractReader::from_config(_aws)))
-                }
-                #[cfg(not(feature = "aws"))]
-                None
-            }
+            Some("textract") => Some(aws_backed::textract(aws)?),
             other => {
                 return Err(ConfigError::Invalid {
                     name: "TI_DOCUMENT_READER",
@@ -147,12 +131,8 @@ pub async fn providers(
         if env("TI_FACES").as_deref() != Some("rekognition") {
             return Err(ConfigError::Invalid { name: "TI_FACES", reason: "live liveness needs `rekognition`".into() });
         }
-        let _aws = needs_aws("TI_FACES", "Rekognition")?;
-        #[cfg(feature = "aws")]
-        {
-            let faces = Arc::new(super::liveness::rekognition::RekognitionFaces::from_config(_aws));
-            providers.liveness = Arc::new(LivenessCheck { faces, thresholds: LivenessThresholds::default() });
-        }
+        let faces = aws_backed::rekognition(aws)?;
+        providers.liveness = Arc::new(LivenessCheck { faces, thresholds: LivenessThresholds::default() });
     }
     if selection.get(Step::Dvs) == Provider::Live {
         let why = "for the live dvs step";
@@ -168,17 +148,7 @@ pub async fn providers(
     if selection.get(Step::Peps) == Provider::Live {
         let list: Arc<dyn super::live::ScreeningList> = match (env("TI_SCREENING_BUCKET"), env("TI_SCREENING_DIR")) {
             (Some(bucket), _) => {
-                let _aws = needs_aws("TI_SCREENING_BUCKET", "a screening list in S3")?;
-                let prefix = env("TI_SCREENING_PREFIX").unwrap_or_default();
-                #[cfg(feature = "aws")]
-                {
-                    Arc::new(super::screening_s3::S3ScreeningList::load(_aws, bucket, prefix).await?)
-                }
-                #[cfg(not(feature = "aws"))]
-                {
-                    let _ = (bucket, prefix);
-                    unreachable!("needs_aws refused")
-                }
+                aws_backed::s3_list(aws, bucket, env("TI_SCREENING_PREFIX").unwrap_or_default()).await?
             }
             (None, dir) => {
                 let dir = dir.unwrap_or_else(|| SHIPPED_SCREENING_DIR.to_owned());
@@ -197,6 +167,66 @@ pub async fn providers(
     Ok(providers)
 }
 
+/// The AWS-backed adapters; builds without the `aws` feature refuse them by name.
+#[cfg(feature = "aws")]
+pub mod aws_backed {
+    use std::sync::Arc;
+
+    use crate::checks::document::DocumentReader;
+    use crate::checks::live::ScreeningList;
+    use crate::checks::liveness::FaceAnalyzer;
+    use crate::config::ConfigError;
+
+    pub type Aws<'a> = Option<&'a aws_config::SdkConfig>;
+
+    fn config<'a>(aws: Aws<'a>, name: &'static str, what: &str) -> Result<&'a aws_config::SdkConfig, ConfigError> {
+        aws.ok_or_else(|| ConfigError::Invalid { name, reason: format!("{what} needs AWS credentials and a region") })
+    }
+
+    pub fn textract(aws: Aws<'_>) -> Result<Arc<dyn DocumentReader>, ConfigError> {
+        let config = config(aws, "TI_DOCUMENT_READER", "Textract")?;
+        Ok(Arc::new(crate::checks::document::textract::TextractReader::from_config(config)))
+    }
+
+    pub fn rekognition(aws: Aws<'_>) -> Result<Arc<dyn FaceAnalyzer>, ConfigError> {
+        let config = config(aws, "TI_FACES", "Rekognition")?;
+        Ok(Arc::new(crate::checks::liveness::rekognition::RekognitionFaces::from_config(config)))
+    }
+
+    pub async fn s3_list(aws: Aws<'_>, bucket: String, prefix: String) -> Result<Arc<dyn ScreeningList>, ConfigError> {
+        let config = config(aws, "TI_SCREENING_BUCKET", "a screening list in S3")?;
+        Ok(Arc::new(crate::checks::screening_s3::S3ScreeningList::load(config, bucket, prefix).await?))
+    }
+}
+
+#[cfg(not(feature = "aws"))]
+pub mod aws_backed {
+    use std::sync::Arc;
+
+    use crate::checks::document::DocumentReader;
+    use crate::checks::live::ScreeningList;
+    use crate::checks::liveness::FaceAnalyzer;
+    use crate::config::ConfigError;
+
+    pub type Aws<'a> = ();
+
+    fn refused(name: &'static str) -> ConfigError {
+        ConfigError::Invalid { name, reason: "needs a build with the `aws` feature".into() }
+    }
+
+    pub fn textract(_: Aws<'_>) -> Result<Arc<dyn DocumentReader>, ConfigError> {
+        Err(refused("TI_DOCUMENT_READER"))
+    }
+
+    pub fn rekognition(_: Aws<'_>) -> Result<Arc<dyn FaceAnalyzer>, ConfigError> {
+        Err(refused("TI_FACES"))
+    }
+
+    pub async fn s3_list(_: Aws<'_>, _: String, _: String) -> Result<Arc<dyn ScreeningList>, ConfigError> {
+        Err(refused("TI_SCREENING_BUCKET"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +241,22 @@ mod tests {
             Selection::parse("sandbox,peps=live").unwrap().to_string(),
             "document=sandbox,liveness=sandbox,dvs=sandbox,peps=live,bank=sandbox"
         );
+    }
+
+    #[tokio::test]
+    async fn a_live_step_without_its_settings_stops_start_up() {
+        let nothing = |_: &str| None;
+        for (spec, setting) in [
+            ("sandbox,dvs=live", "TI_DVS_URL"),
+            ("sandbox,bank=live", "TI_BANK_URL"),
+            ("sandbox,liveness=live", "TI_FACES"),
+            ("sandbox,document=live", "TI_DOCUMENT_READER"),
+        ] {
+            let err = providers(Selection::parse(spec).unwrap(), &nothing, Default::default()).await.err();
+            assert!(err.is_some_and(|e| e.to_string().contains(setting)), "{spec}");
+        }
+        let sandbox = providers(Selection::SANDBOX, &nothing, Default::default()).await.unwrap();
+        assert_eq!(sandbox.name(Step::Peps), "sandbox");
     }
 
     #[test]

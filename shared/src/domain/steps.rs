@@ -28,11 +28,6 @@ impl Step {
         }
     }
 
-    /// Steps fed by the user's captures (uploads) rather than run from a queue after submission.
-    pub fn is_capture(self) -> bool {
-        matches!(self, Step::Document | Step::Liveness)
-    }
-
     pub fn parse(s: &str) -> Result<Self, Rejection> {
         Self::ALL.into_iter().find(|step| step.as_str() == s).ok_or_else(|| {
             Rejection::new(
