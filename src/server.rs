@@ -88,7 +88,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let queue = Arc::new(LocalQueue::new("steps", STEP_QUEUE).with_dead_letter(dlq));
     let selection = Selection::parse(&args.checks)?;
     // AWS-backed providers (Textract, Rekognition, an S3 list) read the usual AWS settings.
-    let aws = if selection == Selection::SANDBOX { None } else { Some(aws_config::load_from_env().await) };
+    let aws = if selection == Selection::SANDBOX { None } else { Some(shared::sdk::from_env().await?) };
     let env = |name: &str| std::env::var(name).ok();
     let checks: Arc<dyn shared::pipeline::checks::CheckProvider> =
         Arc::new(checks::config::providers(selection, &env, aws.as_ref()).await?);

@@ -57,7 +57,7 @@ impl StoreArgs {
                 })
             }
             StoreKind::Dynamodb => {
-                let store = DynamoStore::from_env(&self.table).await;
+                let store = DynamoStore::from_config(&shared::sdk::from_env().await?, self.table.clone());
                 store.create_table().await?;
                 let store = Arc::new(store);
                 Ok(Stores {
@@ -71,7 +71,7 @@ impl StoreArgs {
 }
 
 pub async fn create_table(table: &str) -> Result<(), Box<dyn std::error::Error>> {
-    DynamoStore::from_env(table).await.create_table().await?;
+    DynamoStore::from_config(&shared::sdk::from_env().await?, table).create_table().await?;
     println!("DynamoDB table {table} is ready");
     Ok(())
 }

@@ -1,8 +1,10 @@
-//! The Lambda side: a cold start builds settings and clients once; HTTP invocations are
+//! The Lambda side: a cold start builds settings, one SDK configuration and the clients once; HTTP invocations are
 //! converted to `http` types and handed to `api`, SQS batches to the pipeline with
 //! partial batch responses.
 
 use std::sync::Arc;
+
+use aws_config::SdkConfig;
 
 use bytes::Bytes;
 use lambda_http::{Body, service_fn};
@@ -43,10 +45,9 @@ pub fn init_tracing() {
 /// Builds the service from the environment: `TI_MODE`, `TI_PUBLIC_URL`, `TI_TABLE`, and the
 /// appendix links' `TI_APPENDIX_SECRET` (base64 of 32 random bytes, from Secrets Manager or
 /// SSM) with `TI_APPENDIX_TTL_SECS` (default 7 days).
-pub async fn identity_from_env() -> Result<Identity, ConfigError> {
+pub fn identity_from_env(aws: &SdkConfig) -> Result<Identity, ConfigError> {
     let settings = Settings::from_env()?;
-    let table = std::env::var("TI_TABLE").map_err(|_| ConfigError::Missing("TI_TABLE"))?;
-    let store = Arc::new(DynamoStore::from_env(&table).await);
+    let store = Arc::new(DynamoStore::from_config(aws, env("TI_TABLE")?));
     let appendix = appendix_from_env(&settings)?;
     Ok(Identity::new(store.clone(), store, Arc::new(SystemClock), settings).with_appendix(appendix))
 }
@@ -67,22 +68,24 @@ fn appendix_from_env(settings: &Settings) -> Result<AppendixLinks, ConfigError> 
 }
 
 /// Adds the webhook queue, `TI_WEBHOOK_QUEUE_URL`, for functions that can end a session.
-pub async fn with_webhooks_from_env(identity: Identity) -> Result<Identity, ConfigError> {
-    let queue = Arc::new(SqsQueue::from_env(env("TI_WEBHOOK_QUEUE_URL")?).await);
+pub fn with_webhooks_from_env(aws: &SdkConfig, identity: Identity) -> Result<Identity, ConfigError> {
+    let queue = Arc::new(SqsQueue::from_config(aws, env("TI_WEBHOOK_QUEUE_URL")?));
     Ok(identity.with_webhooks(queue))
 }
 
 /// Like [`serve`], for a function that can end sessions and so sends their webhooks.
 pub async fn serve_with_webhooks(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     init_tracing();
-    let app = Arc::new(with_webhooks_from_env(identity_from_env().await?).await?);
+    let aws = crate::sdk::from_env().await?;
+    let app = Arc::new(with_webhooks_from_env(&aws, identity_from_env(&aws)?)?);
     run_http(app, accept).await
 }
 
 /// Runs a function that serves the endpoints `accept` admits.
 pub async fn serve(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     init_tracing();
-    run_http(Arc::new(identity_from_env().await?), accept).await
+    let aws = crate::sdk::from_env().await?;
+    run_http(Arc::new(identity_from_env(&aws)?), accept).await
 }
 
 async fn run_http(app: Arc<Identity>, accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
@@ -128,25 +131,24 @@ fn env(name: &'static str) -> Result<String, ConfigError> {
 
 /// The step pipeline from the environment: `TI_BUCKET`, `TI_STEP_QUEUE_URL`,
 /// `TI_STEP_MAX_RECEIVES` (the queue's maxReceiveCount, default 5) and `TI_CHECKS`.
-pub async fn pipeline_from_env(runs_checks: bool) -> Result<Pipeline, lambda_http::Error> {
-    let identity = Arc::new(with_webhooks_from_env(identity_from_env().await?).await?);
-    let objects = Arc::new(S3Objects::from_env(&env("TI_BUCKET")?).await?);
-    let steps = Arc::new(SqsQueue::from_env(env("TI_STEP_QUEUE_URL")?).await);
+pub async fn pipeline_from_env(aws: &SdkConfig, runs_checks: bool) -> Result<Pipeline, lambda_http::Error> {
+    let identity = Arc::new(with_webhooks_from_env(aws, identity_from_env(aws)?)?);
+    let objects = Arc::new(S3Objects::from_config(aws, &env("TI_BUCKET")?)?);
+    let steps = Arc::new(SqsQueue::from_config(aws, env("TI_STEP_QUEUE_URL")?));
     let max_receives = match std::env::var("TI_STEP_MAX_RECEIVES") {
         Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "TI_STEP_MAX_RECEIVES", reason: v })?,
         Err(_) => 5,
     };
-    let checks = if runs_checks { Some(checks_from_env().await?) } else { None };
+    let checks = if runs_checks { Some(checks_from_env(aws).await?) } else { None };
     Ok(Pipeline::new(identity, objects, steps, checks, max_receives))
 }
 
 /// Providers are chosen explicitly by `TI_CHECKS` (see [`crate::checks::config`]); an unknown
 /// choice, or a live provider without its settings, stops the cold start rather than
 /// falling back to the sandbox.
-async fn checks_from_env() -> Result<Arc<dyn CheckProvider>, lambda_http::Error> {
+async fn checks_from_env(aws: &SdkConfig) -> Result<Arc<dyn CheckProvider>, lambda_http::Error> {
     let selection = Selection::parse(&env("TI_CHECKS")?)?;
-    let aws = aws_config::load_from_env().await;
-    let providers = crate::checks::config::providers(selection, &|name| std::env::var(name).ok(), Some(&aws)).await?;
+    let providers = crate::checks::config::providers(selection, &|name| std::env::var(name).ok(), Some(aws)).await?;
     tracing::info!(checks = %selection, "check providers chosen");
     Ok(Arc::new(providers))
 }
@@ -161,7 +163,8 @@ pub fn result_tokens_from_env(settings: &Settings) -> Result<ResultTokens, lambd
 /// Runs the journey function: the public endpoints under `/j/{secret}/...` and the JWKS.
 pub async fn serve_journey() -> Result<(), lambda_http::Error> {
     init_tracing();
-    let pipeline = Arc::new(pipeline_from_env(false).await?);
+    let aws = crate::sdk::from_env().await?;
+    let pipeline = Arc::new(pipeline_from_env(&aws, false).await?);
     let tokens = Arc::new(result_tokens_from_env(pipeline.identity().settings())?);
     let api = Arc::new(JourneyApi { pipeline, tokens });
     lambda_http::run(service_fn(move |req: lambda_http::Request| {
@@ -189,7 +192,8 @@ async fn journey_response(api: &JourneyApi, req: api::Request) -> api::Response 
 /// Runs the step function: SQS batches in, the ids to retry out.
 pub async fn serve_steps() -> Result<(), lambda_http::Error> {
     init_tracing();
-    let pipeline = Arc::new(pipeline_from_env(true).await?);
+    let aws = crate::sdk::from_env().await?;
+    let pipeline = Arc::new(pipeline_from_env(&aws, true).await?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let pipeline = Arc::clone(&pipeline);
         async move { Ok::<_, std::convert::Infallible>(handle_steps(&pipeline, event.payload).await) }
@@ -206,10 +210,10 @@ pub async fn handle_steps(pipeline: &Pipeline, event: SqsEvent) -> SqsBatchRespo
 /// delays) and `TI_WEBHOOK_DLQ_URL` (where deliveries that never succeed end).
 pub async fn serve_webhooks() -> Result<(), lambda_http::Error> {
     init_tracing();
-    let table = env("TI_TABLE")?;
-    let tenants = Arc::new(DynamoStore::from_env(&table).await);
-    let queue = Arc::new(SqsQueue::from_env(env("TI_WEBHOOK_QUEUE_URL")?).await);
-    let dead_letter = Arc::new(SqsQueue::from_env(env("TI_WEBHOOK_DLQ_URL")?).await);
+    let aws = crate::sdk::from_env().await?;
+    let tenants = Arc::new(DynamoStore::from_config(&aws, env("TI_TABLE")?));
+    let queue = Arc::new(SqsQueue::from_config(&aws, env("TI_WEBHOOK_QUEUE_URL")?));
+    let dead_letter = Arc::new(SqsQueue::from_config(&aws, env("TI_WEBHOOK_DLQ_URL")?));
     let deliverer =
         Arc::new(Deliverer::new(queue, dead_letter, Arc::new(SystemClock), Arc::new(TenantSecrets(tenants)))?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {

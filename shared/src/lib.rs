@@ -16,6 +16,8 @@ pub mod pipeline;
 pub mod ports;
 pub mod queue;
 pub mod results;
+#[cfg(feature = "aws")]
+pub mod sdk;
 pub mod service;
 pub mod signing;
 pub mod store;

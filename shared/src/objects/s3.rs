@@ -36,11 +36,15 @@ pub struct S3Objects {
 }
 
 impl S3Objects {
-    /// An adapter on the default credential chain and region. An endpoint override
-    /// (AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL or the profile's) switches to path-style
-    /// addressing, which LocalStack needs.
+    /// An adapter on its own configuration ([`crate::sdk::load`], bundled roots): for tools and tests.
     pub async fn from_env(bucket: &str) -> Result<Self, ObjectError> {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Bundled).await, bucket)
+    }
+
+    /// An adapter on a shared SDK configuration. An endpoint override (AWS_ENDPOINT_URL_S3,
+    /// then AWS_ENDPOINT_URL or the profile's) switches to path-style addressing, which
+    /// LocalStack needs.
+    pub fn from_config(config: &aws_config::SdkConfig, bucket: &str) -> Result<Self, ObjectError> {
         let region = config.region().ok_or_else(|| ObjectError::Backend("no AWS region configured".into()))?;
         let region = region.as_ref().to_owned();
         let credentials = config
@@ -50,7 +54,7 @@ impl S3Objects {
             .ok()
             .filter(|v| !v.is_empty())
             .or_else(|| config.endpoint_url().map(str::to_owned));
-        let mut s3 = aws_sdk_s3::config::Builder::from(&config);
+        let mut s3 = aws_sdk_s3::config::Builder::from(config);
         let post_url = match &endpoint {
             Some(endpoint) => {
                 s3 = s3.endpoint_url(endpoint).force_path_style(true);

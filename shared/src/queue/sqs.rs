@@ -64,10 +64,14 @@ impl SqsQueue {
         Self { client, queue_url: queue_url.into() }
     }
 
-    /// A queue on the default credential chain and region (AWS_ENDPOINT_URL is honoured).
+    /// A queue on a shared SDK configuration (AWS_ENDPOINT_URL is honoured).
+    pub fn from_config(config: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
+        Self::new(Client::new(config), queue_url)
+    }
+
+    /// A queue on its own configuration ([`crate::sdk::load`], bundled roots): for tools and tests.
     pub async fn from_env(queue_url: impl Into<String>) -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::new(Client::new(&config), queue_url)
+        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Bundled).await, queue_url)
     }
 
     pub fn queue_url(&self) -> &str {

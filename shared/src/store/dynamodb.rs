@@ -132,10 +132,14 @@ impl DynamoStore {
         Self { client, table: table.into() }
     }
 
-    /// A store on the default credential chain and region (AWS_ENDPOINT_URL_DYNAMODB is honoured).
+    /// A store on a shared SDK configuration (AWS_ENDPOINT_URL_DYNAMODB is honoured).
+    pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(config), table)
+    }
+
+    /// A store on its own configuration ([`crate::sdk::load`], bundled roots): for tools and tests.
     pub async fn from_env(table: &str) -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::new(Client::new(&config), table)
+        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Bundled).await, table)
     }
 
     pub fn table_name(&self) -> &str {
