@@ -132,9 +132,10 @@ fn env(name: &'static str) -> Result<String, ConfigError> {
 /// The step pipeline from the environment: `TI_BUCKET`, `TI_STEP_QUEUE_URL`,
 /// `TI_STEP_MAX_RECEIVES` (the queue's maxReceiveCount, default 5) and `TI_CHECKS`.
 pub async fn pipeline_from_env(aws: &SdkConfig, runs_checks: bool) -> Result<Pipeline, lambda_http::Error> {
-    let identity = Arc::new(with_webhooks_from_env(aws, identity_from_env(aws)?)?);
+    let webhooks = SqsQueue::from_config(aws, env("TI_WEBHOOK_QUEUE_URL")?);
+    let steps = Arc::new(webhooks.sibling(env("TI_STEP_QUEUE_URL")?));
+    let identity = Arc::new(identity_from_env(aws)?.with_webhooks(Arc::new(webhooks)));
     let objects = Arc::new(S3Objects::from_config(aws, &env("TI_BUCKET")?)?);
-    let steps = Arc::new(SqsQueue::from_config(aws, env("TI_STEP_QUEUE_URL")?));
     let max_receives = match std::env::var("TI_STEP_MAX_RECEIVES") {
         Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "TI_STEP_MAX_RECEIVES", reason: v })?,
         Err(_) => 5,
@@ -213,7 +214,7 @@ pub async fn serve_webhooks() -> Result<(), lambda_http::Error> {
     let aws = crate::sdk::from_env().await?;
     let tenants = Arc::new(DynamoStore::from_config(&aws, env("TI_TABLE")?));
     let queue = Arc::new(SqsQueue::from_config(&aws, env("TI_WEBHOOK_QUEUE_URL")?));
-    let dead_letter = Arc::new(SqsQueue::from_config(&aws, env("TI_WEBHOOK_DLQ_URL")?));
+    let dead_letter = Arc::new(queue.sibling(env("TI_WEBHOOK_DLQ_URL")?));
     let deliverer =
         Arc::new(Deliverer::new(queue, dead_letter, Arc::new(SystemClock), Arc::new(TenantSecrets(tenants)))?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {

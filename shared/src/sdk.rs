@@ -1,10 +1,12 @@
 //! The AWS SDK configuration, loaded once per cold start and shared by every client.
 //!
-//! Its HTTPS client trusts Mozilla's root certificates compiled into the binary (the
-//! `webpki-root-certs` crate) instead of the platform's: loading the platform store reads
-//! every file of the certificate directory at start-up, which was most of the functions' init
-//! time (README "Cold start"). `TI_TLS_ROOTS=native` restores the platform store, for
-//! deployments behind a proxy with its own certificate authority.
+//! Its HTTPS client trusts root certificates compiled into the binary instead of the
+//! platform's: loading the platform store reads every file of the certificate directory, and
+//! the SDK parses the trust store again for every client it builds, which together were most
+//! of the functions' init time (README "Cold start"). By default only Amazon Trust Services'
+//! roots are trusted, which sign every AWS service endpoint the SDK talks to; `TI_TLS_ROOTS`
+//! widens that to all of Mozilla's roots (`bundled`) or the platform store (`native`, for a
+//! proxy with its own certificate authority).
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
@@ -13,17 +15,20 @@ use base64::Engine;
 /// Where the HTTPS clients find the certificate authorities they trust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsRoots {
-    /// Mozilla's roots, compiled in.
+    /// Amazon Trust Services' roots (from Mozilla's store, compiled in).
+    Aws,
+    /// All of Mozilla's roots, compiled in.
     Bundled,
     /// The operating system's store.
     Native,
 }
 
 impl TlsRoots {
-    /// `TI_TLS_ROOTS`: `bundled` (the default) or `native`.
+    /// `TI_TLS_ROOTS`: `aws` (the default), `bundled` or `native`.
     pub fn from_env() -> Result<Self, crate::config::ConfigError> {
         match std::env::var("TI_TLS_ROOTS").as_deref() {
-            Err(_) | Ok("") | Ok("bundled") => Ok(TlsRoots::Bundled),
+            Err(_) | Ok("") | Ok("aws") => Ok(TlsRoots::Aws),
+            Ok("bundled") => Ok(TlsRoots::Bundled),
             Ok("native") => Ok(TlsRoots::Native),
             Ok(other) => Err(crate::config::ConfigError::Invalid { name: "TI_TLS_ROOTS", reason: other.to_owned() }),
         }
@@ -34,18 +39,17 @@ impl TlsRoots {
 /// HTTPS client trusting `roots`.
 pub async fn load(roots: TlsRoots) -> SdkConfig {
     let loader = aws_config::defaults(BehaviorVersion::latest());
-    match roots {
-        TlsRoots::Native => loader.load().await,
-        TlsRoots::Bundled => {
-            let context =
-                TlsContext::builder().with_trust_store(bundled_trust_store()).build().expect("a valid TLS context");
-            let client = aws_smithy_http_client::Builder::new()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
-                .tls_context(context)
-                .build_https();
-            loader.http_client(client).load().await
-        }
-    }
+    let trusted: fn(&[u8]) -> bool = match roots {
+        TlsRoots::Native => return loader.load().await,
+        TlsRoots::Aws => is_amazon_root,
+        TlsRoots::Bundled => |_| true,
+    };
+    let context = TlsContext::builder().with_trust_store(bundled_trust_store(trusted)).build().expect("a TLS context");
+    let client = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https();
+    loader.http_client(client).load().await
 }
 
 /// [`load`] with the roots `TI_TLS_ROOTS` names.
@@ -53,10 +57,17 @@ pub async fn from_env() -> Result<SdkConfig, crate::config::ConfigError> {
     Ok(load(TlsRoots::from_env()?).await)
 }
 
+/// Amazon Root CA 1–4 and Starfield Services Root G2, the roots of Amazon Trust Services, found
+/// by their subject names (DER keeps them as plain strings).
+fn is_amazon_root(der: &[u8]) -> bool {
+    const SUBJECTS: [&[u8]; 2] = [b"Amazon Root CA ", b"Starfield Services Root Certificate Authority - G2"];
+    SUBJECTS.iter().any(|subject| der.windows(subject.len()).any(|w| w == *subject))
+}
+
 /// The SDK's trust store takes PEM; the bundled roots are DER.
-fn bundled_trust_store() -> TrustStore {
+fn bundled_trust_store(trusted: fn(&[u8]) -> bool) -> TrustStore {
     let mut trust = TrustStore::empty().with_native_roots(false);
-    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter(|der| trusted(der)) {
         trust.add_pem_certificate(pem_certificate(der));
     }
     trust
@@ -98,15 +109,23 @@ mod tests {
         assert_eq!(TlsRoots::from_env().unwrap(), TlsRoots::Native);
         unsafe { std::env::set_var("TI_TLS_ROOTS", "system") };
         assert!(TlsRoots::from_env().is_err(), "an unknown choice is refused, not defaulted");
-        unsafe { std::env::remove_var("TI_TLS_ROOTS") };
+        unsafe { std::env::set_var("TI_TLS_ROOTS", "bundled") };
         assert_eq!(TlsRoots::from_env().unwrap(), TlsRoots::Bundled);
+        unsafe { std::env::remove_var("TI_TLS_ROOTS") };
+        assert_eq!(TlsRoots::from_env().unwrap(), TlsRoots::Aws);
+    }
+
+    #[test]
+    fn the_aws_roots_are_amazon_trust_services_five() {
+        let kept = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter(|der| is_amazon_root(der)).count();
+        assert_eq!(kept, 5, "Amazon Root CA 1-4 and Starfield Services Root G2");
     }
 
     #[tokio::test]
-    async fn a_client_on_the_bundled_roots_builds_its_connector_and_sends() {
+    async fn a_client_on_the_aws_roots_builds_its_connector_and_sends() {
         // The SDK parses the trust store when it first builds a connector; a bad certificate
         // would panic there. Nothing listens on port 9, so the request fails to dispatch.
-        let config = load(TlsRoots::Bundled).await;
+        let config = load(TlsRoots::Aws).await;
         let sqs = aws_sdk_sqs::Client::from_conf(
             aws_sdk_sqs::config::Builder::from(&config).endpoint_url("http://127.0.0.1:9").build(),
         );

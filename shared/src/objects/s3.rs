@@ -36,9 +36,9 @@ pub struct S3Objects {
 }
 
 impl S3Objects {
-    /// An adapter on its own configuration ([`crate::sdk::load`], bundled roots): for tools and tests.
+    /// An adapter on its own configuration ([`crate::sdk::load`], Amazon roots): for tools and tests.
     pub async fn from_env(bucket: &str) -> Result<Self, ObjectError> {
-        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Bundled).await, bucket)
+        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Aws).await, bucket)
     }
 
     /// An adapter on a shared SDK configuration. An endpoint override (AWS_ENDPOINT_URL_S3,

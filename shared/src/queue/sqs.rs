@@ -69,9 +69,14 @@ impl SqsQueue {
         Self::new(Client::new(config), queue_url)
     }
 
-    /// A queue on its own configuration ([`crate::sdk::load`], bundled roots): for tools and tests.
+    /// Another queue on the same client: the SDK sets up TLS once per client.
+    pub fn sibling(&self, queue_url: impl Into<String>) -> Self {
+        Self::new(self.client.clone(), queue_url)
+    }
+
+    /// A queue on its own configuration ([`crate::sdk::load`], Amazon roots): for tools and tests.
     pub async fn from_env(queue_url: impl Into<String>) -> Self {
-        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Bundled).await, queue_url)
+        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Aws).await, queue_url)
     }
 
     pub fn queue_url(&self) -> &str {

@@ -137,9 +137,9 @@ impl DynamoStore {
         Self::new(Client::new(config), table)
     }
 
-    /// A store on its own configuration ([`crate::sdk::load`], bundled roots): for tools and tests.
+    /// A store on its own configuration ([`crate::sdk::load`], Amazon roots): for tools and tests.
     pub async fn from_env(table: &str) -> Self {
-        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Bundled).await, table)
+        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Aws).await, table)
     }
 
     pub fn table_name(&self) -> &str {
