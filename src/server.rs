@@ -76,7 +76,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let app = Arc::new(
         Identity::new(stores.sessions, stores.tenants.clone(), Arc::new(SystemClock), settings)
             .with_appendix(appendix)
-            .with_webhooks(hooks.clone()),
+            .with_webhooks(hooks.clone())
+            .with_rate_limiter(stores.rate_limiter),
     );
     let objects = Arc::new(LocalObjects::new(
         data_dir.clone(),

@@ -48,7 +48,9 @@ pub async fn identity_from_env() -> Result<Identity, ConfigError> {
     let table = std::env::var("TI_TABLE").map_err(|_| ConfigError::Missing("TI_TABLE"))?;
     let store = Arc::new(DynamoStore::from_env(&table).await);
     let appendix = appendix_from_env(&settings)?;
-    Ok(Identity::new(store.clone(), store, Arc::new(SystemClock), settings).with_appendix(appendix))
+    Ok(Identity::new(store.clone(), store.clone(), Arc::new(SystemClock), settings)
+        .with_appendix(appendix)
+        .with_rate_limiter(store))
 }
 
 fn appendix_from_env(settings: &Settings) -> Result<AppendixLinks, ConfigError> {

@@ -96,6 +96,8 @@ async fn dispatch(app: &Identity, endpoint: Endpoint, req: &Request) -> Result<R
     let tenant = app.authenticate(header_str(req.headers(), header::AUTHORIZATION)).await?;
     match endpoint {
         Endpoint::CreateSession => {
+            // Before any parsing or storage: a limited request changes nothing.
+            app.admit_create(&tenant).await?;
             check_json_body(req)?;
             let idempotency_key = header_str(req.headers(), "idempotency-key");
             let (session, creation) = app.create_session(&tenant, req.body(), idempotency_key).await?;
@@ -198,6 +200,7 @@ fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorKind::Gone => StatusCode::GONE,
+        ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -223,6 +226,9 @@ pub fn error_response(e: &Error) -> Response {
         }
         ErrorKind::Unavailable => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        ErrorKind::RateLimited { retry_after_secs } => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
         }
         _ => {}
     }
