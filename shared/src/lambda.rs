@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use lambda_http::{Body, service_fn};
+use tracing::Instrument;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
@@ -35,9 +36,11 @@ pub fn init_tracing() {
         .json()
         .with_env_filter(filter)
         .with_ansi(false)
-        .with_current_span(false)
+        .with_current_span(true)
+        .with_span_list(false)
         .without_time()
         .try_init();
+    crate::metrics::install(crate::metrics::Stdout);
 }
 
 /// Builds the service from the environment: `TI_MODE`, `TI_PUBLIC_URL`, `TI_TABLE`, and the
@@ -101,7 +104,16 @@ pub async fn handle(
     req: lambda_http::Request,
     accept: fn(&Endpoint) -> bool,
 ) -> lambda_http::Response<Body> {
-    to_lambda(api::handle_only(app, from_lambda(req), accept).await)
+    let request_id = invocation_id(&req);
+    let mut resp = api::handle_only(app, from_lambda(req), accept).instrument(api::request_span(&request_id)).await;
+    api::set_request_id(&mut resp, &request_id);
+    to_lambda(resp)
+}
+
+/// Lambda's request id for this invocation (what its own log lines and X-Ray name).
+fn invocation_id(req: &lambda_http::Request) -> String {
+    use lambda_http::RequestExt;
+    req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default()
 }
 
 fn from_lambda(req: lambda_http::Request) -> api::Request {
@@ -174,7 +186,10 @@ pub async fn serve_journey() -> Result<(), lambda_http::Error> {
 }
 
 pub async fn handle_journey(api: &JourneyApi, req: lambda_http::Request) -> lambda_http::Response<Body> {
-    to_lambda(journey_response(api, from_lambda(req)).await)
+    let request_id = invocation_id(&req);
+    let mut resp = journey_response(api, from_lambda(req)).instrument(api::request_span(&request_id)).await;
+    api::set_request_id(&mut resp, &request_id);
+    to_lambda(resp)
 }
 
 async fn journey_response(api: &JourneyApi, req: api::Request) -> api::Response {
@@ -194,7 +209,8 @@ pub async fn serve_steps() -> Result<(), lambda_http::Error> {
     let pipeline = Arc::new(pipeline_from_env(true).await?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let pipeline = Arc::clone(&pipeline);
-        async move { Ok::<_, std::convert::Infallible>(handle_steps(&pipeline, event.payload).await) }
+        let span = api::request_span(&event.context.request_id);
+        async move { Ok::<_, std::convert::Infallible>(handle_steps(&pipeline, event.payload).instrument(span).await) }
     }))
     .await
 }
@@ -217,7 +233,10 @@ pub async fn serve_webhooks() -> Result<(), lambda_http::Error> {
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let deliverer = Arc::clone(&deliverer);
         async move {
-            let response = handle_sqs(event.payload, async |deliveries| deliverer.handle_batch(deliveries).await).await;
+            let span = api::request_span(&event.context.request_id);
+            let response = handle_sqs(event.payload, async |deliveries| deliverer.handle_batch(deliveries).await)
+                .instrument(span)
+                .await;
             Ok::<_, std::convert::Infallible>(response)
         }
     }))

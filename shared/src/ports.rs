@@ -74,7 +74,9 @@ pub trait SessionStore: Send + Sync {
 pub enum RateDecision {
     Allowed,
     /// No token left: try again in this many seconds (at least 1).
-    Limited { retry_after_secs: u64 },
+    Limited {
+        retry_after_secs: u64,
+    },
 }
 
 /// Per-tenant token buckets, kept in the store so every Lambda instance shares them.

@@ -257,6 +257,7 @@ impl Identity {
             return Err(not_found());
         }
         let session = self.sessions.session_by_journey(&digest(secret)).await?.ok_or_else(not_found)?;
+        crate::api::record_session(&session.id);
         if self.now() >= session.expires_at + SESSION_RETENTION_SECS {
             return Err(not_found());
         }
@@ -320,7 +321,13 @@ impl Identity {
             match change(&mut session, self.now()) {
                 Ok(Progress::Duplicate) => return Ok((session, Progress::Duplicate)),
                 Ok(progress) => match self.sessions.replace_session(&session, read_version).await {
-                    Ok(()) => return Ok((session, progress)),
+                    Ok(()) => {
+                        // The one write that aggregates: each decision is counted once.
+                        if let (Progress::Finished, Some(a)) = (progress, &session.assessment) {
+                            crate::metrics::decision(a.decision);
+                        }
+                        return Ok((session, progress));
+                    }
                     Err(StoreError::ConditionFailed) => continue,
                     Err(e) => return Err(e.into()),
                 },

@@ -2,6 +2,7 @@
 //! Routing, authentication, body limits and the mapping of errors to HTTP all live here.
 
 pub mod journey;
+pub mod openapi;
 mod views;
 
 use bytes::Bytes;
@@ -14,10 +15,50 @@ use crate::service::{Creation, Identity};
 pub type Request = http::Request<Bytes>;
 pub type Response = http::Response<Bytes>;
 
+/// The response header that names the request; every log line of the request carries it.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The span a request's log lines carry: `request_id`, and `session_id` once known.
+pub fn request_span(request_id: &str) -> tracing::Span {
+    tracing::info_span!("request", request_id = %request_id, session_id = tracing::field::Empty)
+}
+
+/// Names the session the current request is about on its span (an id, never PII).
+pub fn record_session(id: &crate::domain::SessionId) {
+    tracing::Span::current().record("session_id", tracing::field::display(id));
+}
+
+/// Echoes the request id to the client, for support requests.
+pub fn set_request_id<B>(resp: &mut http::Response<B>, request_id: &str) {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+}
+
 /// Larger bodies are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const DEFAULT_LIST_LIMIT: usize = 20;
 const MAX_LIST_LIMIT: usize = 100;
+
+/// Every route the routers serve, as (method, OpenAPI path template). The OpenAPI document
+/// must list exactly these, and each must route (tests in `openapi`): a new endpoint is an
+/// entry here plus its operation in `openapi.rs`. Local-only helpers (`/_local/…`, the
+/// embedded object store standing in for S3) are not part of the API.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/identity"),
+    ("GET", "/identity"),
+    ("GET", "/identity/{session_id}"),
+    ("DELETE", "/identity/{session_id}"),
+    ("GET", "/j/{secret}/session"),
+    ("POST", "/j/{secret}/uploads"),
+    ("PUT", "/j/{secret}/details"),
+    ("POST", "/j/{secret}/consent"),
+    ("POST", "/j/{secret}/submit"),
+    ("GET", "/j/{secret}/finish"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/appendix/{token}"),
+    ("GET", "/openapi.json"),
+];
 
 /// The server endpoints, each served by one Lambda function in AWS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +142,11 @@ async fn dispatch(app: &Identity, endpoint: Endpoint, req: &Request) -> Result<R
             check_json_body(req)?;
             let idempotency_key = header_str(req.headers(), "idempotency-key");
             let (session, creation) = app.create_session(&tenant, req.body(), idempotency_key).await?;
+            record_session(&session.id);
             tracing::info!(session_id = %session.id, tenant_id = %tenant.id, replayed = creation == Creation::Replayed, "session created");
+            if creation == Creation::New {
+                crate::metrics::session_created(&tenant.id);
+            }
             let body = views::created(app, &session);
             let mut resp = json_response(StatusCode::CREATED, &body);
             let headers = resp.headers_mut();
@@ -115,10 +160,12 @@ async fn dispatch(app: &Identity, endpoint: Endpoint, req: &Request) -> Result<R
         }
         Endpoint::GetSession(id) => {
             let session = app.get_session(&tenant, &id).await?;
+            record_session(&session.id);
             Ok(json_response(StatusCode::OK, &views::session(app, &session)))
         }
         Endpoint::CancelSession(id) => {
             let session = app.cancel_session(&tenant, &id).await?;
+            record_session(&session.id);
             tracing::info!(session_id = %session.id, tenant_id = %tenant.id, "session cancelled");
             Ok(json_response(StatusCode::OK, &views::session(app, &session)))
         }
@@ -269,5 +316,69 @@ mod tests {
         assert_eq!(body["status"], "error");
         assert_eq!(body["error"]["code"], "method_not_allowed");
         assert_eq!(body["error"]["field"], "method");
+    }
+
+    /// A tenant limited to 3 creates at once and 1 a second, on a clock the test moves.
+    #[cfg(feature = "embedded")]
+    async fn limited_app() -> (Identity, std::sync::Arc<crate::ports::ManualClock>, String) {
+        use crate::ports::Clock;
+        use std::sync::Arc;
+        let clock = Arc::new(crate::ports::ManualClock::at(1_764_000_000));
+        let settings = crate::config::Settings::new(crate::config::Mode::Local, "http://127.0.0.1:8080").unwrap();
+        let store = Arc::new(crate::store::sqlite::SqliteStore::in_memory().unwrap());
+        let spec = crate::service::TenantSpec {
+            rate_limit: crate::domain::tenant::RateLimit::new(3, 1.0).unwrap(),
+            demo_key: false,
+            ..crate::service::demo_tenant_spec()
+        };
+        let (_, key) = crate::service::create_tenant(&*store, settings.url_policy(), spec, clock.now()).await.unwrap();
+        let app = Identity::new(store.clone(), store.clone(), clock.clone(), settings).with_rate_limiter(store);
+        (app, clock, key.expose().to_owned())
+    }
+
+    #[cfg(feature = "embedded")]
+    fn create_request(key: &str, body: &str) -> Request {
+        http::Request::post("/identity")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Bytes::from(body.to_owned()))
+            .unwrap()
+    }
+
+    #[cfg(feature = "embedded")]
+    #[tokio::test]
+    async fn a_burst_over_the_rate_limit_gets_429_and_stores_nothing() {
+        let (app, clock, key) = limited_app().await;
+        let body = r#"{"reference":"cust_burst","redirect_url":"https://yourapp.com/done"}"#;
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            let resp = handle(&app, create_request(&key, body)).await;
+            if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+                let error: Value = serde_json::from_slice(resp.body()).unwrap();
+                assert_eq!(error["status"], "error");
+                assert_eq!(
+                    (error["error"]["code"].as_str(), error["error"]["field"].as_str()),
+                    (Some("rate_limited"), Some("tenant"))
+                );
+            }
+            statuses.push(resp.status().as_u16());
+        }
+        assert_eq!(statuses, [201, 201, 201, 429, 429, 429]);
+        // The limit comes before validation: a bad body is refused for the rate, not parsed.
+        assert_eq!(handle(&app, create_request(&key, "{")).await.status(), StatusCode::TOO_MANY_REQUESTS);
+        let tenant = app.authenticate(Some(&format!("Bearer {key}"))).await.unwrap();
+        assert_eq!(app.list_sessions(&tenant, "cust_burst", 100).await.unwrap().len(), 3, "one session per 201");
+
+        clock.advance(1);
+        assert_eq!(handle(&app, create_request(&key, body)).await.status(), StatusCode::CREATED);
+        assert_eq!(handle(&app, create_request(&key, body)).await.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(app.list_sessions(&tenant, "cust_burst", 100).await.unwrap().len(), 4);
+        // Reads are not limited.
+        let list = http::Request::get("/identity?reference=cust_burst")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Bytes::new())
+            .unwrap();
+        assert_eq!(handle(&app, list).await.status(), StatusCode::OK);
     }
 }

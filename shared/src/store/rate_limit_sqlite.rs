@@ -25,11 +25,9 @@ impl RateLimiter for SqliteStore {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
             let stored = tx
-                .query_row(
-                    "SELECT tokens, updated_at FROM rate_buckets WHERE tenant_id = ?1",
-                    params![tenant],
-                    |row| Ok(Bucket { tokens: row.get(0)?, updated_at: row.get(1)? }),
-                )
+                .query_row("SELECT tokens, updated_at FROM rate_buckets WHERE tenant_id = ?1", params![tenant], |row| {
+                    Ok(Bucket { tokens: row.get(0)?, updated_at: row.get(1)? })
+                })
                 .optional()
                 .map_err(from_sqlite)?;
             let bucket = match Bucket::take(stored, &limit, now) {
