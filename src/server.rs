@@ -189,7 +189,10 @@ async fn serve_api(State(journey): State<Arc<JourneyApi>>, req: http::Request<Bo
 async fn request_context(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     use tracing::Instrument;
     let request_id = hex::encode(rand::random::<[u8; 16]>());
-    let mut response = next.run(req).instrument(api::request_span(&request_id)).await;
+    let (method, path, started) = (req.method().clone(), req.uri().path().to_owned(), std::time::Instant::now());
+    let span = api::request_span(&request_id);
+    let mut response = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| api::log_request(&method, &path, response.status(), started));
     api::set_request_id(&mut response, &request_id);
     response
 }
@@ -201,12 +204,21 @@ async fn shutdown() {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let capped = api::BODY_LOGGING_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| t.with_target(*target, LevelFilter::INFO));
+    let filter = filter.and(capped);
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Text => logs.try_init(),
+        LogFormat::Text => tracing_subscriber::registry().with(logs.with_filter(filter)).try_init(),
         LogFormat::Json => {
             shared::metrics::install(shared::metrics::Stderr);
-            logs.json().with_current_span(true).with_span_list(false).try_init()
+            let logs = logs.json().with_current_span(true).with_span_list(false);
+            tracing_subscriber::registry().with(logs.with_filter(filter)).try_init()
         }
     };
 }

@@ -32,14 +32,20 @@ use crate::webhooks::{Deliverer, TenantSecrets};
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let capped = api::BODY_LOGGING_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| t.with_target(*target, LevelFilter::INFO));
+    let logs = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_ansi(false)
         .with_current_span(true)
         .with_span_list(false)
-        .without_time()
-        .try_init();
+        .without_time();
+    let _ = tracing_subscriber::registry().with(logs.with_filter(filter.and(capped))).try_init();
     crate::metrics::install(crate::metrics::Stdout);
 }
 
@@ -105,7 +111,11 @@ pub async fn handle(
     accept: fn(&Endpoint) -> bool,
 ) -> lambda_http::Response<Body> {
     let request_id = invocation_id(&req);
-    let mut resp = api::handle_only(app, from_lambda(req), accept).instrument(api::request_span(&request_id)).await;
+    let req = from_lambda(req);
+    let (method, path, started) = (req.method().clone(), req.uri().path().to_owned(), std::time::Instant::now());
+    let span = api::request_span(&request_id);
+    let mut resp = api::handle_only(app, req, accept).instrument(span.clone()).await;
+    span.in_scope(|| api::log_request(&method, &path, resp.status(), started));
     api::set_request_id(&mut resp, &request_id);
     to_lambda(resp)
 }
@@ -187,7 +197,11 @@ pub async fn serve_journey() -> Result<(), lambda_http::Error> {
 
 pub async fn handle_journey(api: &JourneyApi, req: lambda_http::Request) -> lambda_http::Response<Body> {
     let request_id = invocation_id(&req);
-    let mut resp = journey_response(api, from_lambda(req)).instrument(api::request_span(&request_id)).await;
+    let req = from_lambda(req);
+    let (method, path, started) = (req.method().clone(), req.uri().path().to_owned(), std::time::Instant::now());
+    let span = api::request_span(&request_id);
+    let mut resp = journey_response(api, req).instrument(span.clone()).await;
+    span.in_scope(|| api::log_request(&method, &path, resp.status(), started));
     api::set_request_id(&mut resp, &request_id);
     to_lambda(resp)
 }

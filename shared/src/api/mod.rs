@@ -28,6 +28,54 @@ pub fn record_session(id: &crate::domain::SessionId) {
     tracing::Span::current().record("session_id", tracing::field::display(id));
 }
 
+/// Log targets capped at `info` whatever `RUST_LOG` says: at debug and trace the AWS SDK
+/// and the Lambda runtime log whole request and response bodies (sessions with names,
+/// journey secrets), and a log level must never decide whether PII is written.
+pub const BODY_LOGGING_TARGETS: &[&str] = &[
+    "aws_config",
+    "aws_runtime",
+    "aws_sdk_dynamodb",
+    "aws_sdk_rekognition",
+    "aws_sdk_s3",
+    "aws_sdk_sqs",
+    "aws_sdk_textract",
+    "aws_sigv4",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_types",
+    "lambda_http",
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+];
+
+/// The route template (`/j/{secret}/session`) a path matches, so logs never carry the
+/// secrets and ids inside paths.
+pub fn route_template(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    ROUTES
+        .iter()
+        .map(|(_, template)| *template)
+        .find(|template| {
+            let parts: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+            parts.len() == segments.len()
+                && parts.iter().zip(&segments).all(|(p, s)| p.starts_with('{') && !s.is_empty() || p == s)
+        })
+        .unwrap_or("unknown")
+}
+
+/// One line per request: method, route template, status and time taken; never the path,
+/// query, headers or body.
+pub fn log_request(method: &Method, path: &str, status: StatusCode, started: std::time::Instant) {
+    let (route, status, ms) = (route_template(path), status.as_u16(), started.elapsed().as_millis() as u64);
+    if status >= 500 {
+        tracing::error!(method = %method, route, status, duration_ms = ms, "request failed");
+    } else {
+        tracing::info!(method = %method, route, status, duration_ms = ms, "request");
+    }
+}
+
 /// Echoes the request id to the client, for support requests.
 pub fn set_request_id<B>(resp: &mut http::Response<B>, request_id: &str) {
     if let Ok(v) = HeaderValue::from_str(request_id) {
@@ -119,18 +167,14 @@ pub async fn handle_only(app: &Identity, req: Request, accept: impl Fn(&Endpoint
         Err(e) => return error_response(&e),
     };
     let name = endpoint.name();
-    let response = match dispatch(app, endpoint, &req).await {
+    match dispatch(app, endpoint, &req).await {
         Ok(r) => r,
-        Err(e) => error_response(&e),
-    };
-    // Route names, statuses and error codes only: never bodies, keys or tokens.
-    let status = response.status().as_u16();
-    if status >= 500 {
-        tracing::error!(endpoint = name, status, "request failed");
-    } else {
-        tracing::info!(endpoint = name, status, "request");
+        Err(e) => {
+            // Error codes and fields only: never bodies, keys or tokens.
+            tracing::info!(endpoint = name, code = e.code, field = e.field.as_deref(), "request refused");
+            error_response(&e)
+        }
     }
-    response
 }
 
 async fn dispatch(app: &Identity, endpoint: Endpoint, req: &Request) -> Result<Response, Error> {
@@ -305,6 +349,16 @@ mod tests {
         assert_eq!(Endpoint::route(&Method::POST, "/identity/abc").unwrap_err().kind, ErrorKind::MethodNotAllowed);
         assert_eq!(Endpoint::route(&Method::GET, "/nope").unwrap_err().kind, ErrorKind::NotFound);
         assert_eq!(Endpoint::route(&Method::GET, "/identity/a/b").unwrap_err().kind, ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn logs_name_route_templates_never_paths() {
+        assert_eq!(route_template("/j/Xo3secret/session"), "/j/{secret}/session");
+        assert_eq!(route_template("/identity/0b6f"), "/identity/{session_id}");
+        assert_eq!(route_template("/identity"), "/identity");
+        assert_eq!(route_template("/appendix/t0ken"), "/appendix/{token}");
+        assert_eq!(route_template("/identity/"), "unknown");
+        assert_eq!(route_template("/j/secret/other"), "unknown");
     }
 
     #[test]
