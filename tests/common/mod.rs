@@ -72,8 +72,7 @@ impl Storage {
     /// [`Self::create_tenant`] with more `tenant create` flags.
     pub fn create_tenant_with(&self, origins: &[&str], extra: &[&str]) -> Value {
         let mut cmd = self.command();
-        cmd.args(extra);
-        cmd.args(["tenant", "create", "--name", "Second Co", "--json"]);
+        cmd.args(["tenant", "create", "--name", "Second Co", "--json"]).args(extra);
         for o in origins {
             cmd.args(["--redirect-origin", o]);
         }
