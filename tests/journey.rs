@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::journey::*;
 use common::{DEMO_KEY, Server, Storage};

@@ -152,6 +152,7 @@ fn schemas() -> Value {
     let steps = json!({"type": "array", "items": {"type": "object", "required": ["name", "status"],
         "properties": {"name": step, "status": {"type": "string"}}}});
     let name = json!({"type": "string", "minLength": 1, "maxLength": 100});
+    let document_number = json!({"type": "string", "pattern": "^[A-Za-z0-9]{1,20}$"});
     json!({
         "Error": {"type": "object", "required": ["status", "error"], "properties": {
             "status": {"const": "error"},
@@ -208,11 +209,16 @@ fn schemas() -> Value {
             "url": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}},
             "expires_at": {"type": "integer"}, "min_bytes": {"type": "integer"}, "max_bytes": {"type": "integer"}}},
         "Details": {"type": "object", "additionalProperties": false, "properties": {
-            "dvs": {"type": "object", "required": ["document_type", "number"], "properties": {
-                "document_type": {"type": "string", "enum": DVS_DOCUMENTS},
-                "number": {"type": "string"}, "state": {"type": "string"}, "card_number": {"type": "string"}}},
-            "bank": {"type": "object", "required": ["bsb", "account_number"], "properties": {
-                "bsb": {"type": "string", "pattern": "^[0-9]{3}-?[0-9]{3}$"}, "account_number": {"type": "string"}}}}},
+            "dvs": {"type": "object", "additionalProperties": false, "required": ["document_type", "number"],
+                "properties": {
+                    "document_type": {"type": "string", "enum": DVS_DOCUMENTS},
+                    "number": document_number.clone(), "card_number": document_number,
+                    "state": {"type": "string", "enum": ["ACT", "NSW", "NT", "QLD", "SA", "TAS", "VIC", "WA"]}},
+                "if": {"properties": {"document_type": {"const": "driverslicence"}}},
+                "then": {"required": ["state"]}},
+            "bank": {"type": "object", "additionalProperties": false, "required": ["bsb", "account_number"], "properties": {
+                "bsb": {"type": "string", "pattern": "^[0-9]{3}-?[0-9]{3}$"},
+                "account_number": {"type": "string", "pattern": "^[0-9]{5,10}$"}}}}},
         "Jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "object"}}}},
     })
 }
