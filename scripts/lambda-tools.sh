@@ -2,9 +2,10 @@
 # Installs pinned Python-packaged tools into virtualenvs under .tools/ (from PyPI, no global installs):
 #   lambda: cargo-lambda, ziglang (the arm64 cross linker), boto3 + PyYAML (scripts/local_stack.py)
 #           from infra/local-requirements.txt;
-#   sam:    cfn-lint and aws-sam-cli from infra/lint-requirements.txt.
+#   sam:    cfn-lint and aws-sam-cli from infra/lint-requirements.txt;
+#   schemathesis: the API fuzzer from infra/schemathesis-requirements.txt (scripts/schemathesis.sh).
 # Every dependency is pinned and installed with --no-deps: no resolver work, same versions everywhere.
-# Usage: scripts/lambda-tools.sh lambda|sam   Prints the venv's bin folder, to put first on PATH.
+# Usage: scripts/lambda-tools.sh lambda|sam|schemathesis   Prints the venv's bin folder, to put first on PATH.
 set -euo pipefail
 
 NAME=lambda-tools
@@ -38,8 +39,12 @@ case "${1:-}" in
     install "$DIR/sam/venv" "$REPO_ROOT/infra/lint-requirements.txt"
     echo "$DIR/sam/venv/bin"
     ;;
+  schemathesis)
+    install "$DIR/schemathesis/venv" "$REPO_ROOT/infra/schemathesis-requirements.txt"
+    echo "$DIR/schemathesis/venv/bin"
+    ;;
   *)
-    echo "usage: $0 lambda|sam" >&2
+    echo "usage: $0 lambda|sam|schemathesis" >&2
     exit 2
     ;;
 esac

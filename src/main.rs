@@ -6,7 +6,7 @@ mod stores;
 mod uploads;
 
 use clap::{Args, Parser, Subcommand};
-use shared::domain::tenant::ResultSigning;
+use shared::domain::tenant::{RateLimit, ResultSigning};
 use shared::domain::{KeyMode, Step, Steps, Threshold};
 use shared::service::{TenantSpec, create_tenant};
 
@@ -69,6 +69,12 @@ struct TenantCreateArgs {
     /// instead of ES256 with the published JWKS.
     #[arg(long)]
     hs256: bool,
+    /// `POST /identity` requests the tenant may make at once (the token bucket's size).
+    #[arg(long, default_value_t = RateLimit::DEFAULT.burst())]
+    rate_limit_burst: u32,
+    /// Tokens added back per second.
+    #[arg(long, default_value_t = RateLimit::DEFAULT.per_sec())]
+    rate_limit_per_sec: f64,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -110,6 +116,7 @@ async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error:
         mode: if args.live { KeyMode::Live } else { KeyMode::Test },
         demo_key: false,
         result_signing: if args.hs256 { ResultSigning::generate_hs256() } else { ResultSigning::Es256 },
+        rate_limit: RateLimit::new(args.rate_limit_burst, args.rate_limit_per_sec).map_err(|r| r.message)?,
     };
     let policy = if args.local || args.store.is_embedded() {
         shared::domain::UrlPolicy::AllowHttpLocalhost

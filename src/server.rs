@@ -43,8 +43,18 @@ pub struct ServeArgs {
     /// `live`, or a default with overrides such as `sandbox,peps=live,bank=live`.
     #[arg(long, env = "TI_CHECKS", default_value = "sandbox")]
     pub checks: String,
+    /// `text` for people, or `json`: one JSON object per line on stderr (with request and
+    /// session ids), plus the CloudWatch EMF metric lines, as the Lambda functions write them.
+    #[arg(long, env = "TI_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Default for ServeArgs {
@@ -53,13 +63,14 @@ impl Default for ServeArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             checks: "sandbox".into(),
+            log_format: LogFormat::Text,
             store: StoreArgs::default(),
         }
     }
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    init_tracing();
+    init_tracing(args.log_format);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
@@ -76,7 +87,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let app = Arc::new(
         Identity::new(stores.sessions, stores.tenants.clone(), Arc::new(SystemClock), settings)
             .with_appendix(appendix)
-            .with_webhooks(hooks.clone()),
+            .with_webhooks(hooks.clone())
+            .with_rate_limiter(stores.rate_limiter),
     );
     let objects = Arc::new(LocalObjects::new(
         data_dir.clone(),
@@ -142,7 +154,11 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         // Multipart overhead on top of the largest accepted image.
         .layer(DefaultBodyLimit::max(shared::artifacts::MAX_BYTES as usize + 64 * 1024))
         .with_state(uploads);
-    let router = axum::Router::new().fallback(serve_api).with_state(journey).merge(local);
+    let router = axum::Router::new()
+        .fallback(serve_api)
+        .with_state(journey)
+        .merge(local)
+        .layer(axum::middleware::from_fn(request_context));
     axum::serve(listener, router).with_graceful_shutdown(shutdown()).await?;
     let _ = stop.send(true);
     let _ = consumer.await;
@@ -168,12 +184,41 @@ async fn serve_api(State(journey): State<Arc<JourneyApi>>, req: http::Request<Bo
     response.map(|b: Bytes| Body::from(b))
 }
 
+/// Every request runs in a span with a fresh request id, echoed as `X-Request-Id`. A
+/// client's own `X-Request-Id` is not trusted into the logs.
+async fn request_context(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use tracing::Instrument;
+    let request_id = hex::encode(rand::random::<[u8; 16]>());
+    let (method, path, started) = (req.method().clone(), req.uri().path().to_owned(), std::time::Instant::now());
+    let span = api::request_span(&request_id);
+    let mut response = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| api::log_request(&method, &path, response.status(), started));
+    api::set_request_id(&mut response, &request_id);
+    response
+}
+
 async fn shutdown() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let capped = api::BODY_LOGGING_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| t.with_target(*target, LevelFilter::INFO));
+    let filter = filter.and(capped);
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => tracing_subscriber::registry().with(logs.with_filter(filter)).try_init(),
+        LogFormat::Json => {
+            shared::metrics::install(shared::metrics::Stderr);
+            let logs = logs.json().with_current_span(true).with_span_list(false);
+            tracing_subscriber::registry().with(logs.with_filter(filter)).try_init()
+        }
+    };
 }

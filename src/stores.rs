@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use shared::ports::{SessionStore, TenantStore};
+use shared::ports::{RateLimiter, SessionStore, TenantStore};
 use shared::store::dynamodb::DynamoStore;
 use shared::store::sqlite::SqliteStore;
 
@@ -37,6 +37,7 @@ impl Default for StoreArgs {
 pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     pub tenants: Arc<dyn TenantStore>,
+    pub rate_limiter: Arc<dyn RateLimiter>,
     pub description: String,
 }
 
@@ -52,7 +53,8 @@ impl StoreArgs {
                 let store = Arc::new(SqliteStore::open(&path)?);
                 Ok(Stores {
                     sessions: store.clone(),
-                    tenants: store,
+                    tenants: store.clone(),
+                    rate_limiter: store,
                     description: format!("{} (embedded SQLite)", path.display()),
                 })
             }
@@ -62,7 +64,8 @@ impl StoreArgs {
                 let store = Arc::new(store);
                 Ok(Stores {
                     sessions: store.clone(),
-                    tenants: store,
+                    tenants: store.clone(),
+                    rate_limiter: store,
                     description: format!("DynamoDB table {}", self.table),
                 })
             }

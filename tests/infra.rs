@@ -378,3 +378,23 @@ fn every_http_function_has_routes_and_may_be_invoked_by_the_api_only() {
     }
     assert_eq!(routed["CreateSession"], ["POST /identity"]);
 }
+
+/// Every route of the code (`shared::api::ROUTES`, which the OpenAPI document matches) has
+/// an API Gateway route: the same method and path, or a `{proxy+}` prefix of it.
+#[test]
+fn every_api_route_is_deployed() {
+    let t = Template::load();
+    let keys: Vec<String> =
+        t.of_type("AWS::ApiGatewayV2::Route").map(|(_, r)| r["RouteKey"].as_str().unwrap().to_owned()).collect();
+    for (method, path) in shared::api::ROUTES {
+        let deployed = keys.iter().any(|key| {
+            let Some((m, p)) = key.split_once(' ') else { return false };
+            let same_path = match p.strip_suffix("{proxy+}") {
+                Some(prefix) => path.starts_with(prefix) && path.len() > prefix.len(),
+                None => p == *path,
+            };
+            (m == *method || m == "ANY") && same_path
+        });
+        assert!(deployed, "{method} {path} has no route in infra/template.yaml");
+    }
+}

@@ -15,6 +15,10 @@ pub enum ErrorKind {
     PayloadTooLarge,
     UnsupportedMediaType,
     Gone,
+    /// Over the tenant's rate limit: 429 with `Retry-After` (whole seconds, at least 1).
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Unavailable,
     Internal,
 }
@@ -62,6 +66,16 @@ impl Error {
 
     pub fn session_not_found() -> Self {
         Self::new(ErrorKind::NotFound, "session_not_found", "no such session").with_field("session_id")
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let retry_after_secs = retry_after_secs.max(1);
+        Self::new(
+            ErrorKind::RateLimited { retry_after_secs },
+            "rate_limited",
+            format!("too many requests for this tenant; retry after {retry_after_secs} s"),
+        )
+        .with_field("tenant")
     }
 
     pub fn internal(message: impl Into<String>) -> Self {

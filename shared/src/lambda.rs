@@ -8,6 +8,7 @@ use aws_config::SdkConfig;
 
 use bytes::Bytes;
 use lambda_http::{Body, service_fn};
+use tracing::Instrument;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
@@ -33,13 +34,21 @@ use crate::webhooks::{Deliverer, TenantSecrets};
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let capped = api::BODY_LOGGING_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| t.with_target(*target, LevelFilter::INFO));
+    let logs = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_ansi(false)
-        .with_current_span(false)
-        .without_time()
-        .try_init();
+        .with_current_span(true)
+        .with_span_list(false)
+        .without_time();
+    let _ = tracing_subscriber::registry().with(logs.with_filter(filter.and(capped))).try_init();
+    crate::metrics::install(crate::metrics::Stdout);
 }
 
 /// Builds the service from the environment: `TI_MODE`, `TI_PUBLIC_URL`, `TI_TABLE`, and the
@@ -49,7 +58,9 @@ pub fn identity_from_env(aws: &SdkConfig) -> Result<Identity, ConfigError> {
     let settings = Settings::from_env()?;
     let store = Arc::new(DynamoStore::from_config(aws, env("TI_TABLE")?));
     let appendix = appendix_from_env(&settings)?;
-    Ok(Identity::new(store.clone(), store, Arc::new(SystemClock), settings).with_appendix(appendix))
+    Ok(Identity::new(store.clone(), store.clone(), Arc::new(SystemClock), settings)
+        .with_appendix(appendix)
+        .with_rate_limiter(store))
 }
 
 fn appendix_from_env(settings: &Settings) -> Result<AppendixLinks, ConfigError> {
@@ -102,7 +113,20 @@ pub async fn handle(
     req: lambda_http::Request,
     accept: fn(&Endpoint) -> bool,
 ) -> lambda_http::Response<Body> {
-    to_lambda(api::handle_only(app, from_lambda(req), accept).await)
+    let request_id = invocation_id(&req);
+    let req = from_lambda(req);
+    let (method, path, started) = (req.method().clone(), req.uri().path().to_owned(), std::time::Instant::now());
+    let span = api::request_span(&request_id);
+    let mut resp = api::handle_only(app, req, accept).instrument(span.clone()).await;
+    span.in_scope(|| api::log_request(&method, &path, resp.status(), started));
+    api::set_request_id(&mut resp, &request_id);
+    to_lambda(resp)
+}
+
+/// Lambda's request id for this invocation (what its own log lines and X-Ray name).
+fn invocation_id(req: &lambda_http::Request) -> String {
+    use lambda_http::RequestExt;
+    req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default()
 }
 
 fn from_lambda(req: lambda_http::Request) -> api::Request {
@@ -176,7 +200,14 @@ pub async fn serve_journey() -> Result<(), lambda_http::Error> {
 }
 
 pub async fn handle_journey(api: &JourneyApi, req: lambda_http::Request) -> lambda_http::Response<Body> {
-    to_lambda(journey_response(api, from_lambda(req)).await)
+    let request_id = invocation_id(&req);
+    let req = from_lambda(req);
+    let (method, path, started) = (req.method().clone(), req.uri().path().to_owned(), std::time::Instant::now());
+    let span = api::request_span(&request_id);
+    let mut resp = journey_response(api, req).instrument(span.clone()).await;
+    span.in_scope(|| api::log_request(&method, &path, resp.status(), started));
+    api::set_request_id(&mut resp, &request_id);
+    to_lambda(resp)
 }
 
 async fn journey_response(api: &JourneyApi, req: api::Request) -> api::Response {
@@ -197,7 +228,8 @@ pub async fn serve_steps() -> Result<(), lambda_http::Error> {
     let pipeline = Arc::new(pipeline_from_env(&aws, true).await?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let pipeline = Arc::clone(&pipeline);
-        async move { Ok::<_, std::convert::Infallible>(handle_steps(&pipeline, event.payload).await) }
+        let span = api::request_span(&event.context.request_id);
+        async move { Ok::<_, std::convert::Infallible>(handle_steps(&pipeline, event.payload).instrument(span).await) }
     }))
     .await
 }
@@ -220,7 +252,10 @@ pub async fn serve_webhooks() -> Result<(), lambda_http::Error> {
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let deliverer = Arc::clone(&deliverer);
         async move {
-            let response = handle_sqs(event.payload, async |deliveries| deliverer.handle_batch(deliveries).await).await;
+            let span = api::request_span(&event.context.request_id);
+            let response = handle_sqs(event.payload, async |deliveries| deliverer.handle_batch(deliveries).await)
+                .instrument(span)
+                .await;
             Ok::<_, std::convert::Infallible>(response)
         }
     }))

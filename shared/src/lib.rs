@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod metrics;
 pub mod objects;
 pub mod pipeline;
 pub mod ports;

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 
+use crate::domain::tenant::RateLimit;
 use crate::domain::{ApiKeyHash, Reference, Session, SessionId, Tenant, TenantId};
 use crate::error::StoreError;
 
@@ -66,6 +67,24 @@ pub trait SessionStore: Send + Sync {
         reference: &Reference,
         limit: usize,
     ) -> Result<Vec<Session>, StoreError>;
+}
+
+/// What a rate-limited call may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    Allowed,
+    /// No token left: try again in this many seconds (at least 1).
+    Limited {
+        retry_after_secs: u64,
+    },
+}
+
+/// Per-tenant token buckets, kept in the store so every Lambda instance shares them.
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Refills the tenant's bucket to `now` (unix seconds) under `limit` and takes one token.
+    /// A limited call writes nothing; concurrent calls never hand out the same token.
+    async fn take(&self, tenant: &TenantId, limit: &RateLimit, now: i64) -> Result<RateDecision, StoreError>;
 }
 
 /// Unix seconds. A port so tests can move time.

@@ -41,6 +41,8 @@ pub struct Identity {
     appendix: Option<AppendixLinks>,
     /// Where lifecycle webhooks are queued; `None` sends none (the admin command, tests).
     webhooks: Option<Arc<dyn crate::queue::Queue>>,
+    /// Per-tenant limits on `POST /identity`; `None` limits nothing (tests).
+    rate_limiter: Option<Arc<dyn crate::ports::RateLimiter>>,
 }
 
 impl Identity {
@@ -50,7 +52,25 @@ impl Identity {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Self {
-        Self { sessions, tenants, clock, settings, appendix: None, webhooks: None }
+        Self { sessions, tenants, clock, settings, appendix: None, webhooks: None, rate_limiter: None }
+    }
+
+    pub fn with_rate_limiter(mut self, limiter: Arc<dyn crate::ports::RateLimiter>) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
+    /// Takes one of the tenant's `POST /identity` tokens: `rate_limited` (429) when none is
+    /// left. Called before anything is parsed or stored, so a limited request changes nothing.
+    pub async fn admit_create(&self, tenant: &Tenant) -> Result<(), Error> {
+        let Some(limiter) = &self.rate_limiter else { return Ok(()) };
+        match limiter.take(&tenant.id, &tenant.rate_limit, self.now()).await? {
+            crate::ports::RateDecision::Allowed => Ok(()),
+            crate::ports::RateDecision::Limited { retry_after_secs } => {
+                tracing::info!(tenant_id = %tenant.id, retry_after_secs, "rate limited");
+                Err(Error::rate_limited(retry_after_secs))
+            }
+        }
     }
 
     pub fn with_webhooks(mut self, queue: Arc<dyn crate::queue::Queue>) -> Self {
@@ -237,6 +257,7 @@ impl Identity {
             return Err(not_found());
         }
         let session = self.sessions.session_by_journey(&digest(secret)).await?.ok_or_else(not_found)?;
+        crate::api::record_session(&session.id);
         if self.now() >= session.expires_at + SESSION_RETENTION_SECS {
             return Err(not_found());
         }
@@ -300,7 +321,13 @@ impl Identity {
             match change(&mut session, self.now()) {
                 Ok(Progress::Duplicate) => return Ok((session, Progress::Duplicate)),
                 Ok(progress) => match self.sessions.replace_session(&session, read_version).await {
-                    Ok(()) => return Ok((session, progress)),
+                    Ok(()) => {
+                        // The one write that aggregates: each decision is counted once.
+                        if let (Progress::Finished, Some(a)) = (progress, &session.assessment) {
+                            crate::metrics::decision(a.decision);
+                        }
+                        return Ok((session, progress));
+                    }
                     Err(StoreError::ConditionFailed) => continue,
                     Err(e) => return Err(e.into()),
                 },
@@ -336,6 +363,7 @@ pub struct TenantSpec {
     /// Use [`DEMO_API_KEY`] instead of a random key (local demos and examples only).
     pub demo_key: bool,
     pub result_signing: crate::domain::tenant::ResultSigning,
+    pub rate_limit: crate::domain::tenant::RateLimit,
 }
 
 /// Creates a tenant and its first API key. The key is returned once and stored only as a hash.
@@ -377,6 +405,7 @@ pub async fn create_tenant(
         default_threshold: spec.default_threshold.unwrap_or(Threshold::DEFAULT),
         created_at: now,
         result_signing: spec.result_signing,
+        rate_limit: spec.rate_limit,
     };
     tenants.insert_tenant(&tenant, &key.hash()).await?;
     Ok((tenant, key))
@@ -394,6 +423,7 @@ pub fn demo_tenant_spec() -> TenantSpec {
         mode: KeyMode::Test,
         demo_key: true,
         result_signing: Default::default(),
+        rate_limit: crate::domain::tenant::RateLimit::DEMO,
     }
 }
 

@@ -25,6 +25,7 @@ fn tenant() -> Tenant {
         default_threshold: Threshold::DEFAULT,
         created_at: NOW,
         result_signing: Default::default(),
+        rate_limit: Default::default(),
     }
 }
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod journey;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -64,8 +66,13 @@ impl Storage {
 
     /// Creates a tenant through the admin command and returns its JSON (with `api_key`).
     pub fn create_tenant(&self, origins: &[&str]) -> Value {
+        self.create_tenant_with(origins, &[])
+    }
+
+    /// [`Self::create_tenant`] with more `tenant create` flags.
+    pub fn create_tenant_with(&self, origins: &[&str], extra: &[&str]) -> Value {
         let mut cmd = self.command();
-        cmd.args(["tenant", "create", "--name", "Second Co", "--json"]);
+        cmd.args(["tenant", "create", "--name", "Second Co", "--json"]).args(extra);
         for o in origins {
             cmd.args(["--redirect-origin", o]);
         }
@@ -75,13 +82,18 @@ impl Storage {
     }
 
     pub fn start(&self) -> Server {
+        self.start_with(&[("RUST_LOG", "warn")], Stdio::inherit())
+    }
+
+    /// The server with these environment variables and its logs (stderr) sent to `logs`.
+    pub fn start_with(&self, env: &[(&str, &str)], logs: Stdio) -> Server {
         let mut child = self
             .command()
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(self.args())
-            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(logs)
             .spawn()
             .expect("start server");
         let stdout = child.stdout.take().expect("stdout");

@@ -40,11 +40,20 @@ pub enum JourneyEndpoint {
     Jwks,
     /// An appendix link: a redirect to a short-lived presigned GET of the evidence.
     Appendix(String),
+    /// The OpenAPI document of every endpoint.
+    OpenApi,
 }
 
 impl JourneyEndpoint {
     /// `None` when the path is not a journey path at all.
     pub fn route(method: &Method, path: &str) -> Option<Result<Self, Error>> {
+        if path == "/openapi.json" {
+            return Some(if *method == Method::GET {
+                Ok(JourneyEndpoint::OpenApi)
+            } else {
+                Err(method_not_allowed("GET"))
+            });
+        }
         if path == "/.well-known/jwks.json" {
             return Some(if *method == Method::GET {
                 Ok(JourneyEndpoint::Jwks)
@@ -101,6 +110,10 @@ pub async fn handle(api: &JourneyApi, endpoint: JourneyEndpoint, req: &Request) 
             let result =
                 crate::appendix::serve(links, pipeline.objects(), |id| identity.load(id), &token, identity.now()).await;
             Ok(crate::appendix::response(result))
+        }
+        JourneyEndpoint::OpenApi => {
+            let public_url = pipeline.identity().settings().public_url.as_str();
+            Ok(json_response(StatusCode::OK, &super::openapi::document(public_url)))
         }
         JourneyEndpoint::Jwks => {
             let mut resp = json_response(StatusCode::OK, &api.tokens.signer().jwks());

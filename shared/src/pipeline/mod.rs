@@ -112,6 +112,9 @@ impl Pipeline {
         for delivery in deliveries {
             if let Err(Retry(why)) = self.handle(delivery).await {
                 tracing::warn!(message_id = %delivery.message_id, receive_count = delivery.receive_count, reason = %why, "step message will be retried");
+                if delivery.receive_count >= self.max_receives {
+                    crate::metrics::dlq_arrival("steps");
+                }
                 failed.push(delivery.message_id.clone());
             }
         }
@@ -260,6 +263,7 @@ impl Pipeline {
         let (step, started) = (input.step, std::time::Instant::now());
         let result = checks.run(input).await;
         let ms = started.elapsed().as_millis() as u64;
+        crate::metrics::step_duration(step, checks.name(step), ms);
         tracing::info!(
             step = step.as_str(),
             provider = checks.name(step),

@@ -91,7 +91,7 @@ fn session_item(session: &Session) -> Result<Item, StoreError> {
 
 /// Maps an SDK failure to the port's taxonomy. Only the operation, error code and a
 /// short kind go into the message: service messages may quote key or item values.
-fn store_err<E: ProvideErrorMetadata>(op: &str, err: &SdkError<E, HttpResponse>) -> StoreError {
+pub(super) fn store_err<E: ProvideErrorMetadata>(op: &str, err: &SdkError<E, HttpResponse>) -> StoreError {
     let code = err.code().unwrap_or("unknown").to_owned();
     let server_error = err.raw_response().is_some_and(|r| r.status().is_server_error());
     match (err, code.as_str()) {
@@ -140,6 +140,10 @@ impl DynamoStore {
     /// A store on its own configuration ([`crate::sdk::load`], Amazon roots): for tools and tests.
     pub async fn from_env(table: &str) -> Self {
         Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Aws).await, table)
+    }
+
+    pub(super) fn client(&self) -> &Client {
+        &self.client
     }
 
     pub fn table_name(&self) -> &str {

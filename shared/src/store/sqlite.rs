@@ -46,7 +46,7 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn from_sqlite(e: rusqlite::Error) -> StoreError {
+pub(super) fn from_sqlite(e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
             StoreError::Unavailable(e.to_string())
@@ -80,10 +80,11 @@ impl SqliteStore {
         // Another process (the admin command) may hold the write lock for a moment.
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(from_sqlite)?;
         conn.execute_batch(SCHEMA).map_err(from_sqlite)?;
+        conn.execute_batch(super::rate_limit_sqlite::SCHEMA).map_err(from_sqlite)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
-    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(super) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,

@@ -132,6 +132,7 @@ impl Deliverer {
         let Some(signer) = signer else {
             // Nothing can be signed, now or later: keep the job for an operator.
             tracing::warn!(event_id = %job.event.id, tenant = %job.tenant_id, "no usable webhook secret");
+            crate::metrics::dlq_arrival("webhooks");
             return self.requeue(&self.dead_letter, &job, Duration::ZERO).await;
         };
         if self.post(&job, &signer, now).await {
@@ -147,6 +148,7 @@ impl Deliverer {
             None => {
                 let outcome = self.requeue(&self.dead_letter, &job, Duration::ZERO).await;
                 if outcome == Outcome::Done {
+                    crate::metrics::dlq_arrival("webhooks");
                     tracing::warn!(event_id = %job.event.id, tenant = %job.tenant_id, attempts = job.attempt,
                         "webhook given up after the retry window");
                 }
@@ -164,7 +166,7 @@ impl Deliverer {
             request = request.header(name, value);
         }
         let (event_id, attempt, tenant) = (&job.event.id, job.attempt, &job.tenant_id);
-        match request.body(body).send().await {
+        let delivered = match request.body(body).send().await {
             Ok(response) if response.status().is_success() => {
                 tracing::info!(%event_id, attempt, %tenant, status = response.status().as_u16(), "webhook delivered");
                 true
@@ -177,7 +179,9 @@ impl Deliverer {
                 tracing::info!(%event_id, attempt, %tenant, error = %e.without_url(), "webhook not delivered");
                 false
             }
-        }
+        };
+        crate::metrics::webhook_attempt(delivered);
+        delivered
     }
 
     /// Puts the job on `queue`; if that fails the received message must stay, so: Retry.
