@@ -7,7 +7,7 @@ mod uploads;
 
 use clap::{Args, Parser, Subcommand};
 use shared::domain::tenant::ResultSigning;
-use shared::domain::{KeyMode, Step, Steps, Threshold};
+use shared::domain::{KeyMode, RetentionDays, Step, Steps, Threshold};
 use shared::service::{TenantSpec, create_tenant};
 
 use crate::stores::StoreArgs;
@@ -69,6 +69,9 @@ struct TenantCreateArgs {
     /// instead of ES256 with the published JWKS.
     #[arg(long)]
     hs256: bool,
+    /// Days the tenant's session records, personal data and captures are kept (1-3650, default 30).
+    #[arg(long)]
+    retention_days: Option<u16>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -110,6 +113,7 @@ async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error:
         mode: if args.live { KeyMode::Live } else { KeyMode::Test },
         demo_key: false,
         result_signing: if args.hs256 { ResultSigning::generate_hs256() } else { ResultSigning::Es256 },
+        retention: args.retention_days.map(RetentionDays::new).transpose().map_err(|r| r.message)?,
     };
     let policy = if args.local || args.store.is_embedded() {
         shared::domain::UrlPolicy::AllowHttpLocalhost
@@ -126,6 +130,7 @@ async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error:
             "api_key": key.expose(),
             "webhook_secret": tenant.webhook_secret,
             "redirect_origins": tenant.redirect_origins,
+            "retention_days": tenant.retention.days(),
             "result_secret": hs256_secret(&tenant.result_signing),
         });
         println!("{out}");

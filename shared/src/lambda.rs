@@ -22,7 +22,7 @@ use crate::ports::SystemClock;
 use crate::queue::Delivery;
 use crate::queue::sqs::SqsQueue;
 use crate::results::ResultTokens;
-use crate::service::Identity;
+use crate::service::{Identity, SessionAudit};
 use crate::signing::{ResultSigner, SigningKey};
 use crate::store::dynamodb::DynamoStore;
 use crate::webhooks::{Deliverer, TenantSecrets};
@@ -76,6 +76,15 @@ pub async fn with_webhooks_from_env(identity: Identity) -> Result<Identity, Conf
 pub async fn serve_with_webhooks(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     init_tracing();
     let app = Arc::new(with_webhooks_from_env(identity_from_env().await?).await?);
+    run_http(app, accept).await
+}
+
+/// Like [`serve_with_webhooks`], for the redaction function: it also queues erasures on the
+/// step queue, `TI_STEP_QUEUE_URL`.
+pub async fn serve_redaction(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let steps = Arc::new(SqsQueue::from_env(env("TI_STEP_QUEUE_URL")?).await);
+    let app = Arc::new(with_webhooks_from_env(identity_from_env().await?).await?.with_erasure(steps));
     run_http(app, accept).await
 }
 
@@ -210,8 +219,11 @@ pub async fn serve_webhooks() -> Result<(), lambda_http::Error> {
     let tenants = Arc::new(DynamoStore::from_env(&table).await);
     let queue = Arc::new(SqsQueue::from_env(env("TI_WEBHOOK_QUEUE_URL")?).await);
     let dead_letter = Arc::new(SqsQueue::from_env(env("TI_WEBHOOK_DLQ_URL")?).await);
-    let deliverer =
-        Arc::new(Deliverer::new(queue, dead_letter, Arc::new(SystemClock), Arc::new(TenantSecrets(tenants)))?);
+    let audit = Arc::new(SessionAudit { sessions: tenants.clone(), clock: Arc::new(SystemClock) });
+    let deliverer = Arc::new(
+        Deliverer::new(queue, dead_letter, Arc::new(SystemClock), Arc::new(TenantSecrets(tenants)))?
+            .with_attempt_log(audit),
+    );
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let deliverer = Arc::clone(&deliverer);
         async move {

@@ -14,6 +14,8 @@ pub struct Demo {
     pub app: Identity,
     pub store: Arc<SqliteStore>,
     pub tenant: Tenant,
+    /// Where the app queues redactions' erasures (nothing consumes it here).
+    pub erasure: Arc<crate::queue::local::LocalQueue>,
 }
 
 pub async fn demo() -> Demo {
@@ -24,8 +26,12 @@ pub async fn demo_with_clock(clock: Arc<dyn Clock>) -> Demo {
     let settings = Settings::new(Mode::Local, "http://127.0.0.1:8080").expect("valid local settings");
     let store = Arc::new(SqliteStore::in_memory().expect("in-memory sqlite"));
     let tenant = ensure_demo_tenant(&*store, &settings, clock.now()).await.expect("demo tenant");
-    let app = Identity::new(store.clone(), store.clone(), clock, settings);
-    Demo { app, store, tenant }
+    let erasure = Arc::new(crate::queue::local::LocalQueue::new(
+        "erasure",
+        crate::queue::local::QueueSettings { visibility_timeout: std::time::Duration::ZERO, max_receives: 5 },
+    ));
+    let app = Identity::new(store.clone(), store.clone(), clock, settings).with_erasure(erasure.clone());
+    Demo { app, store, tenant, erasure }
 }
 
 impl Demo {

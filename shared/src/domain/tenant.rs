@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::TenantId;
+use super::retention::RetentionDays;
 use super::steps::{Step, Steps, Threshold};
 use super::urls::{RedirectUrl, WebhookUrl};
 
@@ -22,6 +23,9 @@ pub struct Tenant {
     /// How result tokens for this tenant are signed.
     #[serde(default)]
     pub result_signing: ResultSigning,
+    /// How long its sessions' records, personal data and captures are kept.
+    #[serde(default)]
+    pub retention: RetentionDays,
 }
 
 /// ES256 with our published keys (the default), or HS256 with a secret shared with the tenant.
