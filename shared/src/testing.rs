@@ -90,6 +90,20 @@ pub fn local_pipeline_with(
     max_receives: u32,
     checks: Arc<dyn crate::pipeline::checks::CheckProvider>,
 ) -> LocalPipeline {
+    let identity = |_: Arc<crate::queue::local::LocalQueue>| {
+        Identity::new(demo.store.clone(), demo.store.clone(), Arc::new(SystemClock), demo.app.settings().clone())
+    };
+    local_pipeline_around(identity, dir, max_receives, checks)
+}
+
+/// [`local_pipeline_with`] around an identity built by `identity`, which is given the
+/// step queue (to queue erasures on, with [`Identity::with_erasure`]).
+pub fn local_pipeline_around(
+    identity: impl FnOnce(Arc<crate::queue::local::LocalQueue>) -> Identity,
+    dir: &std::path::Path,
+    max_receives: u32,
+    checks: Arc<dyn crate::pipeline::checks::CheckProvider>,
+) -> LocalPipeline {
     use crate::queue::local::{LocalQueue, QueueSettings};
     let objects =
         Arc::new(crate::objects::local::LocalObjects::new(dir.to_path_buf(), "http://127.0.0.1:8080".into(), [7; 32]));
@@ -99,12 +113,7 @@ pub fn local_pipeline_with(
         LocalQueue::new("steps", QueueSettings { visibility_timeout: zero, max_receives })
             .with_dead_letter(dlq.clone()),
     );
-    let identity = Arc::new(Identity::new(
-        demo.store.clone(),
-        demo.store.clone(),
-        Arc::new(SystemClock),
-        demo.app.settings().clone(),
-    ));
+    let identity = Arc::new(identity(queue.clone()));
     let pipeline = crate::pipeline::Pipeline::new(identity, objects.clone(), queue.clone(), Some(checks), max_receives);
     LocalPipeline { pipeline, objects, queue, dlq }
 }
