@@ -271,6 +271,69 @@ mod tests {
         assert_eq!(trail.events().last().unwrap().kind, AuditKind::Submitted);
     }
 
+    fn session(now: i64) -> crate::domain::Session {
+        use crate::domain::*;
+        let new = NewSession {
+            reference: Reference::parse("cust_1").unwrap(),
+            redirect_url: RedirectUrl::parse("https://yourapp.com/done", UrlPolicy::HttpsOnly).unwrap(),
+            steps: Steps::new(vec![Step::Peps]).unwrap(),
+            person: Person::default(),
+            min_age: None,
+            threshold: Threshold::DEFAULT,
+            webhook_url: None,
+            locale: None,
+            expires_in: 600,
+            metadata: Metadata::default(),
+        };
+        Session::open(SessionId::random(), TenantId::random(), new, Vec::new(), now)
+    }
+
+    fn kinds(s: &crate::domain::Session, now: i64) -> Vec<AuditKind> {
+        s.timeline(now).into_iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn session_writes_record_their_entry_once() {
+        use crate::domain::{Progress, StepStatus};
+        let mut s = session(100);
+        assert_eq!(s.open_journey(DeviceClass::Mobile, 101), Ok(Progress::Recorded));
+        assert_eq!(s.open_journey(DeviceClass::Mobile, 102), Ok(Progress::Duplicate), "a poll writes nothing");
+        assert_eq!(s.start_step(Step::Peps, 103), Ok(Progress::Recorded));
+        assert_eq!(s.steps[0].status, StepStatus::Processing);
+        assert_eq!(s.start_step(Step::Peps, 104), Ok(Progress::Duplicate), "a retry is the same run");
+        assert_eq!(s.record_webhook_attempt("identity.session.finished", 1, Some(503), 105), Ok(Progress::Recorded));
+        assert_eq!(s.record_webhook_attempt("identity.session.finished", 1, Some(503), 106), Ok(Progress::Duplicate));
+        assert_eq!(s.record_webhook_attempt("identity.session.finished", 2, None, 107), Ok(Progress::Recorded));
+        assert_eq!(
+            kinds(&s, 108),
+            [
+                AuditKind::SessionCreated,
+                AuditKind::JourneyOpened { device: DeviceClass::Mobile },
+                AuditKind::StepStarted { step: Step::Peps },
+                attempt(1, false),
+                AuditKind::WebhookAttempted {
+                    event: "identity.session.finished".into(),
+                    attempt: 2,
+                    status_code: None,
+                    delivered: false
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn expiry_is_derived_at_expires_at_and_closes_the_journey_log() {
+        let mut s = session(100);
+        s.open_journey(DeviceClass::Desktop, 650).unwrap();
+        assert_eq!(kinds(&s, 699).last(), Some(&AuditKind::JourneyOpened { device: DeviceClass::Desktop }));
+        let timeline = s.timeline(700);
+        assert_eq!(timeline.last().map(|e| (e.at, e.kind.clone())), Some((700, AuditKind::Expired)));
+        assert_eq!(s.open_journey(DeviceClass::Mobile, 701), Ok(crate::domain::Progress::Duplicate));
+        s.request_redaction(800).unwrap();
+        let after = kinds(&s, 900);
+        assert_eq!(after[2..], [AuditKind::Expired, AuditKind::RedactionRequested], "expiry placed by its time");
+    }
+
     #[test]
     fn device_classes_from_user_agents() {
         let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
