@@ -7,7 +7,7 @@ mod uploads;
 
 use clap::{Args, Parser, Subcommand};
 use shared::domain::tenant::{RateLimit, ResultSigning};
-use shared::domain::{KeyMode, Step, Steps, Threshold};
+use shared::domain::{KeyMode, RetentionDays, Step, Steps, Threshold};
 use shared::service::{TenantSpec, create_tenant};
 
 use crate::stores::StoreArgs;
@@ -75,6 +75,9 @@ struct TenantCreateArgs {
     /// Tokens added back per second.
     #[arg(long, default_value_t = RateLimit::DEFAULT.per_sec())]
     rate_limit_per_sec: f64,
+    /// Days the tenant's session records, personal data and captures are kept (1-3650, default 30).
+    #[arg(long)]
+    retention_days: Option<u16>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -117,6 +120,7 @@ async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error:
         demo_key: false,
         result_signing: if args.hs256 { ResultSigning::generate_hs256() } else { ResultSigning::Es256 },
         rate_limit: RateLimit::new(args.rate_limit_burst, args.rate_limit_per_sec).map_err(|r| r.message)?,
+        retention: args.retention_days.map(RetentionDays::new).transpose().map_err(|r| r.message)?,
     };
     let policy = if args.local || args.store.is_embedded() {
         shared::domain::UrlPolicy::AllowHttpLocalhost
@@ -133,6 +137,7 @@ async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error:
             "api_key": key.expose(),
             "webhook_secret": tenant.webhook_secret,
             "redirect_origins": tenant.redirect_origins,
+            "retention_days": tenant.retention.days(),
             "result_secret": hs256_secret(&tenant.result_signing),
         });
         println!("{out}");

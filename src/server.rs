@@ -20,7 +20,7 @@ use shared::pipeline::Pipeline;
 use shared::ports::{Clock, SystemClock};
 use shared::queue::local::{LocalQueue, QueueSettings, run_consumer};
 use shared::results::ResultTokens;
-use shared::service::{DEMO_API_KEY, Identity, ensure_demo_tenant};
+use shared::service::{DEMO_API_KEY, Identity, SessionAudit, ensure_demo_tenant};
 use shared::signing::ResultSigner;
 use shared::webhooks::{Deliverer, TenantSecrets};
 
@@ -84,20 +84,22 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 },
     ));
     let hooks = Arc::new(LocalQueue::new("webhooks", STEP_QUEUE).with_dead_letter(hooks_dlq.clone()));
+    let dlq =
+        Arc::new(LocalQueue::new("steps-dlq", QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 }));
+    let queue = Arc::new(LocalQueue::new("steps", STEP_QUEUE).with_dead_letter(dlq));
+    let audit = Arc::new(SessionAudit { sessions: stores.sessions.clone(), clock: Arc::new(SystemClock) });
     let app = Arc::new(
         Identity::new(stores.sessions, stores.tenants.clone(), Arc::new(SystemClock), settings)
             .with_appendix(appendix)
             .with_webhooks(hooks.clone())
-            .with_rate_limiter(stores.rate_limiter),
+            .with_rate_limiter(stores.rate_limiter)
+            .with_erasure(queue.clone()),
     );
     let objects = Arc::new(LocalObjects::new(
         data_dir.clone(),
         base.clone(),
         uploads::local_secret(data_dir, "local-signing.key")?,
     ));
-    let dlq =
-        Arc::new(LocalQueue::new("steps-dlq", QueueSettings { visibility_timeout: Duration::ZERO, max_receives: 1 }));
-    let queue = Arc::new(LocalQueue::new("steps", STEP_QUEUE).with_dead_letter(dlq));
     let selection = Selection::parse(&args.checks)?;
     // AWS-backed providers (Textract, Rekognition, an S3 list) read the usual AWS settings.
     let aws = if selection == Selection::SANDBOX { None } else { Some(shared::sdk::from_env().await?) };
@@ -106,12 +108,15 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         Arc::new(checks::config::providers(selection, &env, aws.as_ref()).await?);
     let pipeline =
         Arc::new(Pipeline::new(app.clone(), objects.clone(), queue.clone(), Some(checks), STEP_QUEUE.max_receives));
-    let deliverer = Arc::new(Deliverer::new(
-        hooks.clone(),
-        hooks_dlq,
-        Arc::new(SystemClock),
-        Arc::new(TenantSecrets(stores.tenants.clone())),
-    )?);
+    let deliverer = Arc::new(
+        Deliverer::new(
+            hooks.clone(),
+            hooks_dlq,
+            Arc::new(SystemClock),
+            Arc::new(TenantSecrets(stores.tenants.clone())),
+        )?
+        .with_attempt_log(audit),
+    );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let webhook_consumer = tokio::spawn(run_consumer(
         hooks,

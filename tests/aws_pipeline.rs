@@ -1,7 +1,9 @@
 //! The pipeline on the AWS adapters against LocalStack (S3 with presigned-URL signature
 //! checks, SQS with redrive) and DynamoDB Local: create → upload three images straight to
 //! S3 → S3 notification → SQS → steps → submit → decision, signed redirect, webhook, and an
-//! appendix link that serves the image. The SQS consumer here plays Lambda's event source
+//! appendix link that serves the image; then redaction: the captures deleted from S3, the
+//! personal data gone from the DynamoDB item, a second request a no-op, the link 410, one
+//! redacted webhook, and the timeline with each delivery attempt. The SQS consumer here plays Lambda's event source
 //! mapping (partial batch responses: failed messages stay for redelivery).
 
 use std::sync::{Arc, Mutex};
@@ -20,7 +22,7 @@ use shared::ports::SystemClock;
 use shared::queue::Delivery;
 use shared::queue::sqs::{SqsQueue, create_queue_with_dlq, queue_arn};
 use shared::results::ResultTokens;
-use shared::service::{Identity, TenantSpec, create_tenant};
+use shared::service::{Identity, SessionAudit, TenantSpec, create_tenant};
 use shared::signing::{ResultSigner, SigningKey, WebhookSigner};
 use shared::store::dynamodb::DynamoStore;
 use shared::testing::noisy_png;
@@ -120,6 +122,7 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
         demo_key: false,
         result_signing: Default::default(),
         rate_limit: Default::default(),
+        retention: None,
     };
     let now = shared::ports::Clock::now(&SystemClock);
     let (tenant, _) = create_tenant(&*store, UrlPolicy::AllowHttpLocalhost, spec, now).await.unwrap();
@@ -127,7 +130,8 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
     let identity = Arc::new(
         Identity::new(store.clone(), store.clone(), Arc::new(SystemClock), settings)
             .with_appendix(AppendixLinks::new([9; 32], "http://127.0.0.1:8080"))
-            .with_webhooks(hooks.clone()),
+            .with_webhooks(hooks.clone())
+            .with_erasure(steps.clone()),
     );
     let pipeline =
         Arc::new(Pipeline::new(identity.clone(), objects.clone(), steps.clone(), Some(Arc::new(SandboxChecks)), 3));
@@ -198,7 +202,8 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
         Arc::new(SystemClock),
         Arc::new(TenantSecrets(store.clone())),
     )
-    .unwrap();
+    .unwrap()
+    .with_attempt_log(Arc::new(SessionAudit { sessions: store.clone(), clock: Arc::new(SystemClock) }));
     let delivered = async || !received.lock().unwrap().is_empty();
     drain(&hooks, delivered, async |batch| deliverer.handle_batch(batch).await).await;
     let (headers, body) = received.lock().unwrap()[0].clone();
@@ -216,4 +221,52 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
     let image = http.get(&presigned).send().await.unwrap();
     assert_eq!(image.status(), 200);
     assert_eq!(image.bytes().await.unwrap().as_ref(), front.as_slice());
+
+    // Redaction: pending at once, carried out by the step consumer.
+    let pending = identity.request_redaction(&tenant, &id.to_string()).await.unwrap();
+    assert_eq!(pending.redaction.unwrap().state.as_str(), "pending");
+    let redacted = async || {
+        let s = identity.load(id).await.unwrap().unwrap();
+        s.redaction.is_some_and(|r| r.state.as_str() == "completed")
+    };
+    drain(&steps, redacted, async |batch| pipeline.handle_batch(batch).await).await;
+    for artifact in shared::artifacts::Artifact::ALL {
+        let gone = shared::objects::ObjectStore::get(&*objects, &artifact.key(id), u64::MAX).await.unwrap();
+        assert!(gone.is_none(), "{} is still in S3", artifact.as_str());
+    }
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let item = dynamodb
+        .get_item()
+        .table_name(store.table_name())
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("SESSION#{id}")))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("SESSION".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let doc = item["doc"].as_s().unwrap();
+    assert!(!doc.contains("Smith"), "the name is still in DynamoDB");
+    assert!(doc.contains("\"decision\":\"approved\""), "the decision is kept");
+
+    let version = identity.load(id).await.unwrap().unwrap().version;
+    let again = identity.request_redaction(&tenant, &id.to_string()).await.unwrap();
+    assert_eq!((again.redaction.unwrap().state.as_str(), again.version), ("completed", version), "a no-op");
+    assert_eq!(call(&api, "GET", &path, None).await.status(), 410);
+
+    let redacted_hook = async || received.lock().unwrap().len() == 2;
+    drain(&hooks, redacted_hook, async |batch| deliverer.handle_batch(batch).await).await;
+    let event: Value = serde_json::from_slice(&received.lock().unwrap()[1].1).unwrap();
+    assert_eq!(
+        (&event["type"], &event["data"]["session_id"]),
+        (&json!("identity.session.redacted"), &json!(id.to_string()))
+    );
+    let timeline = identity.load(id).await.unwrap().unwrap().timeline(now + 5);
+    let attempts: Vec<Value> = timeline
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .filter(|e| e["type"] == "webhook.attempted")
+        .map(|e| json!([e["event"], e["status_code"]]))
+        .collect();
+    assert_eq!(attempts, [json!(["identity.session.finished", 200]), json!(["identity.session.redacted", 200])]);
 }

@@ -38,7 +38,8 @@ pub enum LinkError {
     /// Malformed, forged or tampered: 404, indistinguishable from a link that never existed.
     #[error("no such appendix link")]
     NotFound,
-    /// Genuine but past its expiry, or its session has been purged: 410.
+    /// Genuine but past its expiry, or its session has been purged, redacted or is past
+    /// retention: 410.
     #[error("appendix link expired")]
     Expired,
     /// The session store or object store failed; the link may work on retry: 503.
@@ -135,8 +136,8 @@ impl AppendixLinks {
     }
 }
 
-/// Follows a link: resolve the token, make sure the session still exists (a purged session's
-/// links answer 410), then presign a GET of at most [`MAX_DOWNLOAD_TTL`].
+/// Follows a link: resolve the token, make sure the session still exists and is neither
+/// redacted nor past its retention (otherwise 410), then presign a GET of at most [`MAX_DOWNLOAD_TTL`].
 ///
 /// The object itself is not probed: the port has no cheap existence check, and a redacted or
 /// replaced-then-deleted object simply makes the presigned URL answer the store's own 404, so
@@ -154,6 +155,8 @@ where
 {
     let (session_id, artifact) = links.resolve(token, now)?;
     match load_session(session_id).await {
+        // Erased, or past the tenant's retention: the evidence is gone for good.
+        Ok(Some(session)) if session.is_redacted() || !session.retained_at(now) => return Err(LinkError::Expired),
         Ok(Some(_)) => {}
         Ok(None) => return Err(LinkError::Expired),
         Err(e) => {

@@ -1,6 +1,6 @@
-//! The Lambda side: a cold start builds settings, one SDK configuration and the clients once; HTTP invocations are
-//! converted to `http` types and handed to `api`, SQS batches to the pipeline with
-//! partial batch responses.
+//! The Lambda side: a cold start builds settings, one SDK configuration and the clients once;
+//! HTTP invocations are converted to `http` types and handed to `api`, SQS batches to the
+//! pipeline with partial batch responses.
 
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ use crate::ports::SystemClock;
 use crate::queue::Delivery;
 use crate::queue::sqs::SqsQueue;
 use crate::results::ResultTokens;
-use crate::service::Identity;
+use crate::service::{Identity, SessionAudit};
 use crate::signing::{ResultSigner, SigningKey};
 use crate::store::dynamodb::DynamoStore;
 use crate::webhooks::{Deliverer, TenantSecrets};
@@ -89,6 +89,17 @@ pub async fn serve_with_webhooks(accept: fn(&Endpoint) -> bool) -> Result<(), la
     init_tracing();
     let aws = crate::sdk::from_env().await?;
     let app = Arc::new(with_webhooks_from_env(&aws, identity_from_env(&aws)?)?);
+    run_http(app, accept).await
+}
+
+/// Like [`serve_with_webhooks`], for the redaction function: it also queues erasures on the
+/// step queue, `TI_STEP_QUEUE_URL`.
+pub async fn serve_redaction(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let aws = crate::sdk::from_env().await?;
+    let webhooks = SqsQueue::from_config(&aws, env("TI_WEBHOOK_QUEUE_URL")?);
+    let steps = Arc::new(webhooks.sibling(env("TI_STEP_QUEUE_URL")?));
+    let app = Arc::new(identity_from_env(&aws)?.with_webhooks(Arc::new(webhooks)).with_erasure(steps));
     run_http(app, accept).await
 }
 
@@ -247,8 +258,11 @@ pub async fn serve_webhooks() -> Result<(), lambda_http::Error> {
     let tenants = Arc::new(DynamoStore::from_config(&aws, env("TI_TABLE")?));
     let queue = Arc::new(SqsQueue::from_config(&aws, env("TI_WEBHOOK_QUEUE_URL")?));
     let dead_letter = Arc::new(queue.sibling(env("TI_WEBHOOK_DLQ_URL")?));
-    let deliverer =
-        Arc::new(Deliverer::new(queue, dead_letter, Arc::new(SystemClock), Arc::new(TenantSecrets(tenants)))?);
+    let audit = Arc::new(SessionAudit { sessions: tenants.clone(), clock: Arc::new(SystemClock) });
+    let deliverer = Arc::new(
+        Deliverer::new(queue, dead_letter, Arc::new(SystemClock), Arc::new(TenantSecrets(tenants)))?
+            .with_attempt_log(audit),
+    );
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let deliverer = Arc::clone(&deliverer);
         async move {

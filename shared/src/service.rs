@@ -10,14 +10,15 @@ use crate::domain::ids::{digest, new_webhook_secret};
 use crate::domain::request::parse_body;
 use crate::domain::urls::parse_origin;
 use crate::domain::{
-    ApiKey, Cancel, CaptureResult, CreateSessionRequest, IdempotencyKey, KeyMode, Progress, Reference, Refusal,
-    Session, SessionId, Step, Steps, Tenant, TenantId, Threshold, UrlPolicy, WebhookUrl,
+    ApiKey, Cancel, CaptureResult, CreateSessionRequest, DeviceClass, IdempotencyKey, KeyMode, Progress,
+    RedactionState, Reference, Refusal, RetentionDays, Session, SessionId, Step, Steps, Tenant, TenantId, Threshold,
+    UrlPolicy, WebhookUrl,
 };
 use crate::error::{Error, ErrorKind, StoreError};
 use crate::ports::{Clock, IdempotencyRecord, Inserted, SessionStore, TenantStore};
 
-/// How long a session's record outlives its journey, so results stay readable.
-pub const SESSION_RETENTION_SECS: i64 = 30 * 24 * 3600;
+/// How long a session's record outlives its journey by default (a tenant's `retention`).
+pub const SESSION_RETENTION_SECS: i64 = crate::domain::RetentionDays::DEFAULT.seconds();
 
 /// The well-known key of the local server's demo tenant. Only the local server and
 /// `tenant create --demo` use it; it is documented in the README like LocalStack's `test` keys.
@@ -43,6 +44,8 @@ pub struct Identity {
     webhooks: Option<Arc<dyn crate::queue::Queue>>,
     /// Per-tenant limits on `POST /identity`; `None` limits nothing (tests).
     rate_limiter: Option<Arc<dyn crate::ports::RateLimiter>>,
+    /// Where erasure work is queued (the step queue); needed to accept redaction requests.
+    erasure: Option<Arc<dyn crate::queue::Queue>>,
 }
 
 impl Identity {
@@ -52,7 +55,7 @@ impl Identity {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Self {
-        Self { sessions, tenants, clock, settings, appendix: None, webhooks: None, rate_limiter: None }
+        Self { sessions, tenants, clock, settings, appendix: None, webhooks: None, rate_limiter: None, erasure: None }
     }
 
     pub fn with_rate_limiter(mut self, limiter: Arc<dyn crate::ports::RateLimiter>) -> Self {
@@ -71,6 +74,12 @@ impl Identity {
                 Err(Error::rate_limited(retry_after_secs))
             }
         }
+    }
+
+    /// Accepts redaction requests, queuing the erasure on `queue` (process-step consumes it).
+    pub fn with_erasure(mut self, queue: Arc<dyn crate::queue::Queue>) -> Self {
+        self.erasure = Some(queue);
+        self
     }
 
     pub fn with_webhooks(mut self, queue: Arc<dyn crate::queue::Queue>) -> Self {
@@ -120,6 +129,9 @@ impl Identity {
     /// Fresh appendix links for a session's stored captures (each call gives new expiries).
     pub fn appendix_for(&self, session: &Session) -> Vec<AppendixEntry> {
         let Some(links) = &self.appendix else { return Vec::new() };
+        if session.is_redacted() || !session.retained_at(self.now()) {
+            return Vec::new();
+        }
         let present: Vec<Artifact> = session.captures.iter().filter(|c| c.accepted()).map(|c| c.artifact).collect();
         links.links(session, &present, self.now())
     }
@@ -157,7 +169,8 @@ impl Identity {
         } else {
             Vec::new()
         };
-        let session = Session::open(SessionId::random(), tenant.id.clone(), new, challenge, now);
+        let mut session = Session::open(SessionId::random(), tenant.id.clone(), new, challenge, now);
+        session.retention = tenant.retention;
         let Some(key) = idempotency_key else {
             self.sessions.insert_session(&session, None, now).await?;
             return Ok((session, Creation::New));
@@ -201,7 +214,7 @@ impl Identity {
     pub async fn get_session(&self, tenant: &Tenant, id: &str) -> Result<Session, Error> {
         let id = SessionId::parse(id).map_err(|_| Error::session_not_found())?;
         match self.sessions.get_session(id).await? {
-            Some(s) if s.tenant_id == tenant.id && self.now() < s.expires_at + SESSION_RETENTION_SECS => Ok(s),
+            Some(s) if s.tenant_id == tenant.id && s.retained_at(self.now()) => Ok(s),
             _ => Err(Error::session_not_found()),
         }
     }
@@ -258,7 +271,8 @@ impl Identity {
         }
         let session = self.sessions.session_by_journey(&digest(secret)).await?.ok_or_else(not_found)?;
         crate::api::record_session(&session.id);
-        if self.now() >= session.expires_at + SESSION_RETENTION_SECS {
+        // Past retention, or erased: there is no journey left to serve.
+        if !session.retained_at(self.now()) || session.is_redacted() {
             return Err(not_found());
         }
         Ok(session)
@@ -315,26 +329,69 @@ impl Identity {
         id: SessionId,
         change: impl Fn(&mut Session, i64) -> Result<Progress, Refusal>,
     ) -> Result<(Session, Progress), Error> {
-        for _ in 0..WRITE_ATTEMPTS {
-            let mut session = self.sessions.get_session(id).await?.ok_or_else(Error::session_not_found)?;
-            let read_version = session.version;
-            match change(&mut session, self.now()) {
-                Ok(Progress::Duplicate) => return Ok((session, Progress::Duplicate)),
-                Ok(progress) => match self.sessions.replace_session(&session, read_version).await {
-                    Ok(()) => {
-                        // The one write that aggregates: each decision is counted once.
-                        if let (Progress::Finished, Some(a)) = (progress, &session.assessment) {
-                            crate::metrics::decision(a.decision);
-                        }
-                        return Ok((session, progress));
-                    }
-                    Err(StoreError::ConditionFailed) => continue,
-                    Err(e) => return Err(e.into()),
-                },
-                Err(refusal) => return Err(refused(refusal)),
-            }
+        update_session(&*self.sessions, &*self.clock, id, change).await
+    }
+
+    /// The journey page was opened on a device of this class (recorded once per class).
+    pub async fn open_journey(&self, id: SessionId, device: DeviceClass) -> Result<(Session, Progress), Error> {
+        self.update(id, |session, now| session.open_journey(device, now)).await
+    }
+
+    /// A queued step begins running (recorded once per step).
+    pub async fn start_step(&self, id: SessionId, step: Step) -> Result<(Session, Progress), Error> {
+        self.update(id, |session, now| session.start_step(step, now)).await
+    }
+
+    /// Asks for a session's personal data to be erased: marks it `pending` (cancelling it if
+    /// still open) and queues the erasure. Asking again is harmless: while still pending the
+    /// erasure is queued again (its consumer is idempotent), so a lost message heals.
+    pub async fn request_redaction(&self, tenant: &Tenant, id: &str) -> Result<Session, Error> {
+        let Some(queue) = &self.erasure else {
+            return Err(Error::internal("this function cannot queue erasures"));
+        };
+        let id = self.get_session(tenant, id).await?.id;
+        let (session, _) = self.update(id, |session, now| session.request_redaction(now)).await?;
+        if session.redaction.as_ref().is_some_and(|r| r.state == RedactionState::Pending) {
+            let body = serde_json::to_string(&crate::pipeline::StepMessage::Erase { session_id: id })
+                .map_err(|e| Error::internal(e.to_string()))?;
+            queue.send(&body, std::time::Duration::ZERO).await.map_err(|e| {
+                tracing::error!(session_id = %id, error = %e, "erasure not queued");
+                Error::new(ErrorKind::Unavailable, "queue_unavailable", "please retry")
+            })?;
         }
-        Err(StoreError::ConditionFailed.into())
+        // An open session was cancelled on the way: its cancelled webhook goes too.
+        self.queue_terminal_webhook(&session).await?;
+        Ok(session)
+    }
+
+    /// Records the erasure as done (personal data scrubbed in the same write).
+    pub async fn complete_redaction(&self, id: SessionId, objects_deleted: u32) -> Result<(Session, Progress), Error> {
+        self.update(id, |session, now| session.complete_redaction(objects_deleted, now)).await
+    }
+
+    /// Queues `identity.session.redacted` once the erasure is complete, at least once (an
+    /// outbox flag, like the terminal webhooks; same event id on every retry).
+    pub async fn queue_redaction_webhook(&self, session: &Session) -> Result<(), Error> {
+        use crate::webhooks::{DeliveryJob, WebhookEvent, enqueue};
+        let Some(queue) = &self.webhooks else { return Ok(()) };
+        let Some(redaction) = &session.redaction else { return Ok(()) };
+        if redaction.state != RedactionState::Completed || redaction.webhook_queued {
+            return Ok(());
+        }
+        let now = self.now();
+        let tenant = self.tenants.get_tenant(&session.tenant_id).await?;
+        let job = tenant.and_then(|t| DeliveryJob::for_session(WebhookEvent::redacted(session, now), &t, session, now));
+        if let Some(job) = job {
+            enqueue(&**queue, &job).await.map_err(|e| {
+                tracing::error!(session_id = %session.id, error = %e, "redaction webhook not queued");
+                Error::new(ErrorKind::Unavailable, "queue_unavailable", "please retry")
+            })?;
+            tracing::info!(session_id = %session.id, "redaction webhook queued");
+        }
+        if let Err(e) = self.update(session.id, |s, now| s.mark_redaction_webhook_queued(now)).await {
+            tracing::warn!(session_id = %session.id, code = e.code, "could not mark the redaction webhook as queued");
+        }
+        Ok(())
     }
 
     /// A tenant's sessions for one of its references, newest first.
@@ -342,12 +399,63 @@ impl Identity {
         let reference = Reference::parse(reference).map_err(|r| r.at("reference"))?;
         let now = self.now();
         let sessions = self.sessions.sessions_by_reference(&tenant.id, &reference, limit).await?;
-        Ok(sessions.into_iter().filter(|s| now < s.expires_at + SESSION_RETENTION_SECS).collect())
+        Ok(sessions.into_iter().filter(|s| s.retained_at(now)).collect())
     }
 
     /// The journey URL, while the end user can still use it.
     pub fn identity_url(&self, session: &Session) -> Option<String> {
         session.is_open_at(self.now()).then(|| self.settings.journey_url(session.journey_secret.expose()))
+    }
+}
+
+/// Read, change, conditionally write; re-read and retry when another writer won. A change
+/// that answers [`Progress::Duplicate`] writes nothing.
+pub async fn update_session(
+    store: &dyn SessionStore,
+    clock: &dyn Clock,
+    id: SessionId,
+    change: impl Fn(&mut Session, i64) -> Result<Progress, Refusal>,
+) -> Result<(Session, Progress), Error> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let mut session = store.get_session(id).await?.ok_or_else(Error::session_not_found)?;
+        let read_version = session.version;
+        match change(&mut session, clock.now()) {
+            Ok(Progress::Duplicate) => return Ok((session, Progress::Duplicate)),
+            Ok(progress) => match store.replace_session(&session, read_version).await {
+                Ok(()) => {
+                    // The one write that aggregates: each decision is counted once.
+                    if let (Progress::Finished, Some(a)) = (progress, &session.assessment) {
+                        crate::metrics::decision(a.decision);
+                    }
+                    return Ok((session, progress));
+                }
+                Err(StoreError::ConditionFailed) => continue,
+                Err(e) => return Err(e.into()),
+            },
+            Err(refusal) => return Err(refused(refusal)),
+        }
+    }
+    Err(StoreError::ConditionFailed.into())
+}
+
+/// Records webhook delivery attempts in the sessions' audit trails (the deliverer's view of
+/// the session store: it needs nothing else from the service).
+pub struct SessionAudit {
+    pub sessions: Arc<dyn SessionStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[async_trait::async_trait]
+impl crate::webhooks::AttemptLog for SessionAudit {
+    async fn record_attempt(
+        &self,
+        session: SessionId,
+        event: &str,
+        attempt: u32,
+        status_code: Option<u16>,
+    ) -> Result<(), Error> {
+        let change = |s: &mut Session, now| s.record_webhook_attempt(event, attempt, status_code, now);
+        update_session(&*self.sessions, &*self.clock, session, change).await.map(|_| ())
     }
 }
 
@@ -364,6 +472,8 @@ pub struct TenantSpec {
     pub demo_key: bool,
     pub result_signing: crate::domain::tenant::ResultSigning,
     pub rate_limit: crate::domain::tenant::RateLimit,
+    /// Default [`RetentionDays::DEFAULT`].
+    pub retention: Option<RetentionDays>,
 }
 
 /// Creates a tenant and its first API key. The key is returned once and stored only as a hash.
@@ -406,6 +516,7 @@ pub async fn create_tenant(
         created_at: now,
         result_signing: spec.result_signing,
         rate_limit: spec.rate_limit,
+        retention: spec.retention.unwrap_or_default(),
     };
     tenants.insert_tenant(&tenant, &key.hash()).await?;
     Ok((tenant, key))
@@ -424,6 +535,7 @@ pub fn demo_tenant_spec() -> TenantSpec {
         demo_key: true,
         result_signing: Default::default(),
         rate_limit: crate::domain::tenant::RateLimit::DEMO,
+        retention: None,
     }
 }
 
@@ -464,6 +576,10 @@ fn refused(refusal: Refusal) -> Error {
         }
         Refusal::StepNotRequested => {
             Error::invalid("step_not_requested", "step", "this session did not ask for that step")
+        }
+        Refusal::RedactionNotRequested => {
+            Error::new(ErrorKind::Conflict, "redaction_not_requested", "no redaction was requested for this session")
+                .with_field("session_id")
         }
         Refusal::Closed(status) => Error::new(
             ErrorKind::Conflict,

@@ -14,6 +14,8 @@ pub struct Demo {
     pub app: Identity,
     pub store: Arc<SqliteStore>,
     pub tenant: Tenant,
+    /// Where the app queues redactions' erasures (nothing consumes it here).
+    pub erasure: Arc<crate::queue::local::LocalQueue>,
 }
 
 pub async fn demo() -> Demo {
@@ -24,8 +26,12 @@ pub async fn demo_with_clock(clock: Arc<dyn Clock>) -> Demo {
     let settings = Settings::new(Mode::Local, "http://127.0.0.1:8080").expect("valid local settings");
     let store = Arc::new(SqliteStore::in_memory().expect("in-memory sqlite"));
     let tenant = ensure_demo_tenant(&*store, &settings, clock.now()).await.expect("demo tenant");
-    let app = Identity::new(store.clone(), store.clone(), clock, settings);
-    Demo { app, store, tenant }
+    let erasure = Arc::new(crate::queue::local::LocalQueue::new(
+        "erasure",
+        crate::queue::local::QueueSettings { visibility_timeout: std::time::Duration::ZERO, max_receives: 5 },
+    ));
+    let app = Identity::new(store.clone(), store.clone(), clock, settings).with_erasure(erasure.clone());
+    Demo { app, store, tenant, erasure }
 }
 
 impl Demo {
@@ -84,6 +90,20 @@ pub fn local_pipeline_with(
     max_receives: u32,
     checks: Arc<dyn crate::pipeline::checks::CheckProvider>,
 ) -> LocalPipeline {
+    let identity = |_: Arc<crate::queue::local::LocalQueue>| {
+        Identity::new(demo.store.clone(), demo.store.clone(), Arc::new(SystemClock), demo.app.settings().clone())
+    };
+    local_pipeline_around(identity, dir, max_receives, checks)
+}
+
+/// [`local_pipeline_with`] around an identity built by `identity`, which is given the
+/// step queue (to queue erasures on, with [`Identity::with_erasure`]).
+pub fn local_pipeline_around(
+    identity: impl FnOnce(Arc<crate::queue::local::LocalQueue>) -> Identity,
+    dir: &std::path::Path,
+    max_receives: u32,
+    checks: Arc<dyn crate::pipeline::checks::CheckProvider>,
+) -> LocalPipeline {
     use crate::queue::local::{LocalQueue, QueueSettings};
     let objects =
         Arc::new(crate::objects::local::LocalObjects::new(dir.to_path_buf(), "http://127.0.0.1:8080".into(), [7; 32]));
@@ -93,12 +113,7 @@ pub fn local_pipeline_with(
         LocalQueue::new("steps", QueueSettings { visibility_timeout: zero, max_receives })
             .with_dead_letter(dlq.clone()),
     );
-    let identity = Arc::new(Identity::new(
-        demo.store.clone(),
-        demo.store.clone(),
-        Arc::new(SystemClock),
-        demo.app.settings().clone(),
-    ));
+    let identity = Arc::new(identity(queue.clone()));
     let pipeline = crate::pipeline::Pipeline::new(identity, objects.clone(), queue.clone(), Some(checks), max_receives);
     LocalPipeline { pipeline, objects, queue, dlq }
 }

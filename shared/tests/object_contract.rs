@@ -274,6 +274,30 @@ async fn delete_removes_and_is_idempotent(h: Harness) {
     h.store().delete(&policy.key).await.unwrap();
 }
 
+/// Erasure: everything under a session's prefix goes, counted; a neighbour whose id
+/// starts the same stays; a second erasure finds nothing.
+async fn delete_prefix_removes_exactly_the_folder(h: Harness) {
+    let session = uuid::Uuid::new_v4().simple().to_string();
+    let keys: Vec<String> =
+        ["front.jpg", "back.jpg", "frames/1.jpg"].iter().map(|f| format!("sessions/{session}/{f}")).collect();
+    let neighbour = format!("sessions/{session}x/front.jpg");
+    for key in keys.iter().chain([&neighbour]) {
+        let policy = UploadPolicy { key: key.clone(), ..photo_policy(Duration::from_secs(120)) };
+        let post = h.store().presign_post(&policy, now()).await.unwrap();
+        h.upload(&post, &post.fields, JPEG, b"front-photo").await.unwrap();
+    }
+    let prefix = format!("sessions/{session}/");
+    assert_eq!(h.store().delete_prefix(&prefix).await.unwrap(), 3);
+    for key in &keys {
+        assert_absent(&h, key).await;
+    }
+    assert!(h.store().get(&neighbour, 64).await.unwrap().is_some(), "only the folder is erased");
+    assert_eq!(h.store().delete_prefix(&prefix).await.unwrap(), 0);
+    for bad in [format!("sessions/{session}"), "sessions//".into(), "../".into()] {
+        assert!(h.store().delete_prefix(&bad).await.is_err(), "{bad} is not a folder prefix");
+    }
+}
+
 async fn overlong_or_inconsistent_policies_are_refused(h: Harness) {
     let long = photo_policy(Duration::from_secs(15 * 60 + 1));
     let out = h.store().presign_post(&long, now()).await;
@@ -307,6 +331,7 @@ macro_rules! contract {
                 presigned_gets_fetch_the_bytes_and_refuse_tampering,
                 reads_are_bounded_and_missing_is_none,
                 delete_removes_and_is_idempotent,
+                delete_prefix_removes_exactly_the_folder,
                 overlong_or_inconsistent_policies_are_refused);
         }
     };

@@ -97,8 +97,8 @@ async fn duplicate_deliveries_record_once_and_aggregate_once() {
     rig.drain().await;
     let session = rig.session(id).await;
     assert_eq!(session.status, SessionStatus::Finished);
-    // capture (1 write) + submit (1) + document and peps results (2): duplicates wrote nothing.
-    assert_eq!(session.version, version_after_capture + 3);
+    // submit (1) + document and peps starts (2) and results (2): duplicates wrote nothing.
+    assert_eq!(session.version, version_after_capture + 5);
     let finished_at = session.finished_at;
     let run = json!({"kind": "run_step", "session_id": id.to_string(), "step": "peps"}).to_string();
     rig.local.queue.send(&run, Duration::ZERO).await.unwrap();

@@ -26,6 +26,7 @@ fn tenant() -> Tenant {
         created_at: NOW,
         result_signing: Default::default(),
         rate_limit: Default::default(),
+        retention: RetentionDays::new(90).unwrap(),
     }
 }
 
@@ -88,6 +89,18 @@ async fn sessions_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.session_by_journey(&s.journey_secret.digest()).await.unwrap(), Some(s.clone()));
     assert_eq!(store.get_session(SessionId::random()).await.unwrap(), None);
     assert_eq!(store.session_by_journey(&JourneySecret::random().digest()).await.unwrap(), None);
+
+    // Retention, the redaction state and the audit trail are stored with the rest.
+    let mut redacted = s.clone();
+    redacted.retention = RetentionDays::new(7).unwrap();
+    redacted.open_journey(DeviceClass::Mobile, NOW + 1).unwrap();
+    redacted.request_redaction(NOW + 2).unwrap();
+    redacted.complete_redaction(1, NOW + 3).unwrap();
+    store.replace_session(&redacted, s.version).await.unwrap();
+    let read = store.get_session(s.id).await.unwrap().unwrap();
+    assert_eq!(read, redacted);
+    assert_eq!(read.audit().events().len(), 5, "created, opened, cancelled, redaction requested and completed");
+    assert_eq!(read.person, Person::default());
 }
 
 async fn a_session_id_is_written_once(store: Arc<dyn Store>) {
@@ -262,6 +275,54 @@ async fn dynamodb_store() -> Option<Arc<dyn Store>> {
 
 contract!(sqlite, sqlite_store());
 contract!(dynamodb, dynamodb_store());
+
+/// The embedded store's TTL: an insert first deletes every session past its retention.
+#[tokio::test]
+async fn sqlite_inserts_purge_sessions_past_retention() {
+    let store = sqlite_store().await.unwrap();
+    let t = with_tenant(&*store).await;
+    let mut old = session(&t, "cust_old", NOW);
+    old.retention = RetentionDays::new(1).unwrap();
+    let kept = session(&t, "cust_kept", NOW);
+    store.insert_session(&old, None, NOW).await.unwrap();
+    store.insert_session(&kept, None, NOW).await.unwrap();
+    store.insert_session(&session(&t, "cust_new", NOW), None, old.retain_until() - 1).await.unwrap();
+    assert!(store.get_session(old.id).await.unwrap().is_some(), "not yet past retention");
+    store.insert_session(&session(&t, "cust_new", NOW), None, old.retain_until()).await.unwrap();
+    assert_eq!(store.get_session(old.id).await.unwrap(), None);
+    assert!(store.get_session(kept.id).await.unwrap().is_some(), "30 days, still kept");
+}
+
+/// DynamoDB's TTL attribute follows the session's retention (DynamoDB Local never deletes
+/// by TTL, so the attribute itself is checked).
+#[tokio::test]
+async fn dynamodb_ttl_follows_the_session_retention() {
+    let Some(store) = shared_testing::dynamodb_store_for_tests().await else { return };
+    let t = with_tenant(&store).await;
+    let mut s = session(&t, "cust_ttl", NOW);
+    s.retention = RetentionDays::new(3).unwrap();
+    store.insert_session(&s, None, NOW).await.unwrap();
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let ttl = |item: Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>| {
+        item.unwrap()["ttl"].as_n().unwrap().parse::<i64>().unwrap()
+    };
+    let key = |pk: String, sk: &str| {
+        std::collections::HashMap::from([
+            ("pk".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(pk)),
+            ("sk".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(sk.to_owned())),
+        ])
+    };
+    let get =
+        client.get_item().table_name(store.table_name()).set_key(Some(key(format!("SESSION#{}", s.id), "SESSION")));
+    assert_eq!(ttl(get.send().await.unwrap().item), NOW + 3600 + 3 * 86_400);
+    let mut finished_late = s.clone();
+    finished_late.finished_at = Some(NOW + 7200);
+    store.replace_session(&finished_late, s.version).await.unwrap();
+    let get =
+        client.get_item().table_name(store.table_name()).set_key(Some(key(format!("SESSION#{}", s.id), "SESSION")));
+    assert_eq!(ttl(get.send().await.unwrap().item), NOW + 7200 + 3 * 86_400, "counted from the later end");
+}
 
 mod shared_testing {
     use shared::store::dynamodb::DynamoStore;

@@ -94,7 +94,7 @@ fn method_not_allowed(allow: &str) -> Error {
 pub async fn handle(api: &JourneyApi, endpoint: JourneyEndpoint, req: &Request) -> Response {
     let pipeline = &*api.pipeline;
     let result = match endpoint {
-        JourneyEndpoint::Session(secret) => session(pipeline, &secret).await,
+        JourneyEndpoint::Session(secret) => session(pipeline, &secret, req).await,
         JourneyEndpoint::RequestUpload(secret) => request_upload(pipeline, &secret, req).await,
         JourneyEndpoint::Submit(secret) => submit(pipeline, &secret).await,
         JourneyEndpoint::Details(secret) => details(pipeline, &secret, req).await,
@@ -165,8 +165,18 @@ fn view(pipeline: &Pipeline, session: &Session) -> Value {
     })
 }
 
-async fn session(pipeline: &Pipeline, secret: &str) -> Result<Response, Error> {
+async fn session(pipeline: &Pipeline, secret: &str, req: &Request) -> Result<Response, Error> {
     let session = pipeline.identity().journey_session(secret).await?;
+    // The audit trail notes each device class the journey is opened on (once per class).
+    let agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let device = crate::domain::DeviceClass::from_user_agent(agent);
+    let session = match pipeline.identity().open_journey(session.id, device).await {
+        Ok((session, _)) => session,
+        Err(e) => {
+            tracing::warn!(session_id = %session.id, code = e.code, "journey open not recorded");
+            session
+        }
+    };
     Ok(json_response(StatusCode::OK, &view(pipeline, &session)))
 }
 

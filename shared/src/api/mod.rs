@@ -115,6 +115,10 @@ pub enum Endpoint {
     ListSessions,
     GetSession(String),
     CancelSession(String),
+    /// `GET /identity/{id}/events`: the session's audit timeline.
+    SessionEvents(String),
+    /// `POST /identity/{id}/redact`: erase the session's personal data (asynchronous).
+    RedactSession(String),
 }
 
 impl Endpoint {
@@ -132,6 +136,14 @@ impl Endpoint {
                 Method::DELETE => (Some(Endpoint::CancelSession((*id).to_owned())), ""),
                 _ => (None, "GET, DELETE"),
             },
+            ["identity", id, "events"] if !id.is_empty() => match *method {
+                Method::GET => (Some(Endpoint::SessionEvents((*id).to_owned())), ""),
+                _ => (None, "GET"),
+            },
+            ["identity", id, "redact"] if !id.is_empty() => match *method {
+                Method::POST => (Some(Endpoint::RedactSession((*id).to_owned())), ""),
+                _ => (None, "POST"),
+            },
             _ => return Err(Error::new(ErrorKind::NotFound, "route_not_found", "no such endpoint").with_field("path")),
         };
         endpoint.ok_or_else(|| {
@@ -146,6 +158,8 @@ impl Endpoint {
             Endpoint::ListSessions => "list-sessions",
             Endpoint::GetSession(_) => "get-session",
             Endpoint::CancelSession(_) => "cancel-session",
+            Endpoint::SessionEvents(_) => "session-events",
+            Endpoint::RedactSession(_) => "redact-session",
         }
     }
 }
@@ -212,6 +226,15 @@ async fn dispatch(app: &Identity, endpoint: Endpoint, req: &Request) -> Result<R
             record_session(&session.id);
             tracing::info!(session_id = %session.id, tenant_id = %tenant.id, "session cancelled");
             Ok(json_response(StatusCode::OK, &views::session(app, &session)))
+        }
+        Endpoint::SessionEvents(id) => {
+            let session = app.get_session(&tenant, &id).await?;
+            Ok(json_response(StatusCode::OK, &views::events(app, &session)))
+        }
+        Endpoint::RedactSession(id) => {
+            let session = app.request_redaction(&tenant, &id).await?;
+            tracing::info!(session_id = %session.id, tenant_id = %tenant.id, "redaction requested");
+            Ok(json_response(StatusCode::ACCEPTED, &views::redaction(&session)))
         }
         Endpoint::ListSessions => {
             let (reference, limit) = list_query(req.uri().query())?;
@@ -349,6 +372,19 @@ mod tests {
         assert_eq!(Endpoint::route(&Method::POST, "/identity/abc").unwrap_err().kind, ErrorKind::MethodNotAllowed);
         assert_eq!(Endpoint::route(&Method::GET, "/nope").unwrap_err().kind, ErrorKind::NotFound);
         assert_eq!(Endpoint::route(&Method::GET, "/identity/a/b").unwrap_err().kind, ErrorKind::NotFound);
+        assert_eq!(
+            Endpoint::route(&Method::GET, "/identity/abc/events").unwrap(),
+            Endpoint::SessionEvents("abc".into())
+        );
+        assert_eq!(
+            Endpoint::route(&Method::POST, "/identity/abc/redact").unwrap(),
+            Endpoint::RedactSession("abc".into())
+        );
+        let wrong = Endpoint::route(&Method::GET, "/identity/abc/redact").unwrap_err();
+        assert_eq!((wrong.kind, wrong.message.as_str()), (ErrorKind::MethodNotAllowed, "allowed methods: POST"));
+        let wrong = Endpoint::route(&Method::DELETE, "/identity/abc/events").unwrap_err();
+        assert_eq!((wrong.kind, wrong.message.as_str()), (ErrorKind::MethodNotAllowed, "allowed methods: GET"));
+        assert_eq!(Endpoint::route(&Method::GET, "/identity//events").unwrap_err().kind, ErrorKind::NotFound);
     }
 
     #[test]

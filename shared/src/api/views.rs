@@ -50,5 +50,32 @@ pub fn session(app: &Identity, session: &Session) -> Value {
     if let Some(locale) = &session.locale {
         view.insert("locale".into(), json!(locale.as_str()));
     }
+    if let Some(r) = &session.redaction {
+        view.insert("redaction".into(), json!(r.state.as_str()));
+        view.insert("redaction_requested_at".into(), json!(r.requested_at));
+        if let Some(at) = r.completed_at {
+            view.insert("redacted_at".into(), json!(at));
+        }
+    }
     Value::Object(view)
+}
+
+/// `GET /identity/{id}/events`: the timeline, oldest first; `dropped` counts the repeated
+/// entries (uploads, webhook attempts) left out past their caps.
+pub fn events(app: &Identity, session: &Session) -> Value {
+    let mut view = json!({
+        "status": "success",
+        "session_id": session.id.to_string(),
+        "events": session.timeline(app.now()),
+    });
+    if session.audit().dropped() > 0 {
+        view["dropped"] = json!(session.audit().dropped());
+    }
+    view
+}
+
+/// `POST /identity/{id}/redact`: 202 with where the erasure stands.
+pub fn redaction(session: &Session) -> Value {
+    let state = session.redaction.as_ref().map_or("pending", |r| r.state.as_str());
+    json!({"status": "success", "session_id": session.id.to_string(), "redaction": state})
 }

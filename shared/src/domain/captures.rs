@@ -38,7 +38,7 @@ pub fn challenge_artifacts(challenge: &[Pose]) -> impl Iterator<Item = Artifact>
     Artifact::CHALLENGE.iter().copied().take(challenge.len())
 }
 
-mod artifact_name {
+pub(crate) mod artifact_name {
     use serde::{Deserialize, Deserializer, Serializer};
 
     use crate::artifacts::Artifact;

@@ -2,10 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::{AuditEvent, AuditKind, AuditTrail, DeviceClass, StepResult, UploadVerdict};
 use super::captures::{CaptureResult, CaptureState, challenge_artifacts};
 use super::dates::BirthDate;
 use super::details::Details;
 use super::ids::{JourneySecret, SessionId, TenantId};
+use super::redaction::Redaction;
+use super::retention::RetentionDays;
 use super::steps::{MinAge, Step, Steps, Threshold};
 use super::text::{Locale, Metadata, PersonName, Reference};
 use super::urls::{RedirectUrl, WebhookUrl};
@@ -143,6 +146,16 @@ pub struct Session {
     /// step message re-queues it until this is recorded).
     #[serde(default)]
     pub webhook_queued: bool,
+    /// The tenant's retention when the session was created: the record, its personal data and
+    /// its captures are kept until [`Session::retain_until`].
+    #[serde(default)]
+    pub retention: RetentionDays,
+    /// Set once the customer asked for the session's personal data to be erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<Redaction>,
+    /// Append-only; written with the change each entry describes.
+    #[serde(default)]
+    audit: AuditTrail,
     /// Bumped on every write; stores only accept a write that names the version it read.
     pub version: u64,
 }
@@ -181,8 +194,109 @@ impl Session {
             finished_at: None,
             assessment: None,
             webhook_queued: false,
+            retention: RetentionDays::DEFAULT,
+            redaction: None,
+            audit: {
+                let mut trail = AuditTrail::default();
+                trail.record(now, AuditKind::SessionCreated);
+                trail
+            },
             version: 1,
         }
+    }
+
+    /// The audit trail as stored.
+    pub fn audit(&self) -> &AuditTrail {
+        &self.audit
+    }
+
+    /// Appends an audit entry (no other write is implied; the caller's write stores it).
+    pub(crate) fn note(&mut self, now: i64, kind: AuditKind) {
+        self.audit.record(now, kind);
+    }
+
+    /// The timeline as of `now`: the stored entries, plus the journey's expiry at
+    /// `expires_at` once it has passed (expiry is derived on read, never written).
+    pub fn timeline(&self, now: i64) -> Vec<AuditEvent> {
+        let mut events = self.audit.events().to_vec();
+        if self.status_at(now) == SessionStatus::Expired {
+            let at = self.expires_at;
+            let position = events.iter().position(|e| e.at > at).unwrap_or(events.len());
+            events.insert(position, AuditEvent { at, kind: AuditKind::Expired });
+        }
+        events
+    }
+
+    /// When the record, its personal data and its captures stop being kept: the retention
+    /// period after the later of the journey's expiry and the session's end.
+    pub fn retain_until(&self) -> i64 {
+        let ended = self.expires_at.max(self.finished_at.unwrap_or(0)).max(self.cancelled_at.unwrap_or(0));
+        ended.saturating_add(self.retention.seconds())
+    }
+
+    /// Whether the session may still be served at all at `now`.
+    pub fn retained_at(&self, now: i64) -> bool {
+        now < self.retain_until()
+    }
+
+    /// The journey was opened on a device of this class; recorded once per class, and only
+    /// while the journey is open, so polling costs no writes.
+    pub fn open_journey(&mut self, device: DeviceClass, now: i64) -> Result<Progress, Refusal> {
+        let status = self.status_at(now);
+        if status.is_terminal() || self.audit.any(|k| *k == AuditKind::JourneyOpened { device }) {
+            return Ok(Progress::Duplicate);
+        }
+        self.audit.record(now, AuditKind::JourneyOpened { device });
+        self.touch(now);
+        Ok(Progress::Recorded)
+    }
+
+    /// A handoff to another device began or finished (for the QR handoff flow; call it from
+    /// the method that changes the handoff state, inside the same write).
+    pub fn record_handoff(&mut self, stage: HandoffStage, now: i64) {
+        let kind = match stage {
+            HandoffStage::Started => AuditKind::HandoffStarted,
+            HandoffStage::Completed => AuditKind::HandoffCompleted,
+        };
+        self.audit.record(now, kind);
+    }
+
+    /// A queued step begins running: the step reads `processing`. Once per step.
+    pub fn start_step(&mut self, step: Step, now: i64) -> Result<Progress, Refusal> {
+        let status = self.status_at(now);
+        let state = self.steps.iter_mut().find(|s| s.step == step).ok_or(Refusal::StepNotRequested)?;
+        if state.outcome.is_some() || state.status != StepStatus::Pending {
+            return Ok(Progress::Duplicate);
+        }
+        if status.is_terminal() {
+            return Err(Refusal::Closed(status));
+        }
+        state.status = StepStatus::Processing;
+        self.audit.record(now, AuditKind::StepStarted { step });
+        self.touch(now);
+        Ok(Progress::Recorded)
+    }
+
+    /// One delivery attempt of a webhook event, with the receiver's status code if it
+    /// answered. A redelivered report of the same attempt is a duplicate.
+    pub fn record_webhook_attempt(
+        &mut self,
+        event: &str,
+        attempt: u32,
+        status_code: Option<u16>,
+        now: i64,
+    ) -> Result<Progress, Refusal> {
+        let seen = self.audit.any(
+            |k| matches!(k, AuditKind::WebhookAttempted { event: e, attempt: a, .. } if e == event && *a == attempt),
+        );
+        if seen {
+            return Ok(Progress::Duplicate);
+        }
+        let delivered = status_code.is_some_and(|c| (200..300).contains(&c));
+        self.audit
+            .record(now, AuditKind::WebhookAttempted { event: event.to_owned(), attempt, status_code, delivered });
+        self.touch(now);
+        Ok(Progress::Recorded)
     }
 
     /// The status as of `now`: a session the user has not submitted reads as expired past its
@@ -206,6 +320,7 @@ impl Session {
             _ => {
                 self.status = SessionStatus::Cancelled;
                 self.cancelled_at = Some(now);
+                self.audit.record(now, AuditKind::Cancelled);
                 for step in &mut self.steps {
                     if matches!(step.status, StepStatus::Pending | StepStatus::Processing) {
                         step.status = StepStatus::Skipped;
@@ -237,6 +352,11 @@ impl Session {
 
         state.status =
             if matches!(outcome, StepOutcome::Error { .. }) { StepStatus::Error } else { StepStatus::Completed };
+        let code = match &outcome {
+            StepOutcome::Error { code } => Some(code.clone()),
+            _ => None,
+        };
+        self.audit.record(now, AuditKind::StepCompleted { step, outcome: StepResult::of(&outcome), code });
         state.outcome = Some(outcome);
         state.source = Some(source.to_owned());
         if self.status == SessionStatus::Created {
@@ -265,6 +385,11 @@ impl Session {
         if !matches!(status, SessionStatus::Created | SessionStatus::InProgress) {
             return Err(Refusal::Closed(status));
         }
+        let (outcome, reason) = match &result {
+            CaptureResult::Accepted => (UploadVerdict::Accepted, None),
+            CaptureResult::Rejected { reason } => (UploadVerdict::Rejected, Some(reason.clone())),
+        };
+        self.audit.record(now, AuditKind::UploadReceived { artifact, outcome, reason });
         let state = CaptureState { artifact, source: source.to_owned(), result, at: now };
         match existing {
             Some(i) => self.captures[i] = state,
@@ -313,6 +438,7 @@ impl Session {
             return Ok(Progress::Duplicate);
         }
         self.consented_at = Some(now);
+        self.audit.record(now, AuditKind::ConsentGiven);
         if self.status == SessionStatus::Created {
             self.status = SessionStatus::InProgress;
         }
@@ -337,6 +463,14 @@ impl Session {
         {
             return Err(Refusal::StepNotRequested);
         }
+        let mut given = Vec::new();
+        if details.dvs.is_some() {
+            given.push(Step::Dvs);
+        }
+        if details.bank.is_some() {
+            given.push(Step::Bank);
+        }
+        self.audit.record(now, AuditKind::DetailsProvided { steps: given });
         self.details =
             Details { dvs: details.dvs.or(self.details.dvs.take()), bank: details.bank.or(self.details.bank.take()) };
         if self.status == SessionStatus::Created {
@@ -363,6 +497,7 @@ impl Session {
             _ => {
                 self.status = SessionStatus::Processing;
                 self.submitted_at = Some(now);
+                self.audit.record(now, AuditKind::Submitted);
                 Ok(self.finish_if_ready(now))
             }
         }
@@ -375,7 +510,9 @@ impl Session {
             return Progress::Recorded;
         }
         let outcomes: Vec<_> = self.steps.iter().filter_map(|s| Some((s.step, s.outcome.clone()?))).collect();
-        self.assessment = Some(assess(&outcomes, self.threshold));
+        let assessment = assess(&outcomes, self.threshold);
+        self.audit.record(now, AuditKind::DecisionMade { decision: assessment.decision, score: assessment.score });
+        self.assessment = Some(assessment);
         self.status = SessionStatus::Finished;
         self.finished_at = Some(now);
         self.touch(now);
@@ -391,7 +528,7 @@ impl Session {
         Ok(Progress::Recorded)
     }
 
-    fn touch(&mut self, now: i64) {
+    pub(super) fn touch(&mut self, now: i64) {
         self.updated_at = now;
         self.version += 1;
     }
@@ -417,6 +554,15 @@ pub enum Refusal {
     /// A dvs or bank step has no details yet.
     DetailsMissing,
     Closed(SessionStatus),
+    /// Erasure was asked for a session whose redaction was never requested.
+    RedactionNotRequested,
+}
+
+/// Where a handoff to another device stands, for [`Session::record_handoff`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffStage {
+    Started,
+    Completed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::TenantId;
+use super::retention::RetentionDays;
 use super::steps::{Step, Steps, Threshold};
 use super::urls::{RedirectUrl, WebhookUrl};
 
@@ -25,6 +26,9 @@ pub struct Tenant {
     /// Token bucket for `POST /identity`; tenants stored before limits existed get the default.
     #[serde(default)]
     pub rate_limit: RateLimit,
+    /// How long its sessions' records, personal data and captures are kept.
+    #[serde(default)]
+    pub retention: RetentionDays,
 }
 
 /// A per-tenant token bucket: up to `burst` requests at once, refilled at `per_sec`.

@@ -14,7 +14,9 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::{MAX_DOWNLOAD_TTL, ObjectError, ObjectStore, PresignedPost, StoredObject, UploadPolicy, valid_key};
+use super::{
+    MAX_DOWNLOAD_TTL, ObjectError, ObjectStore, PresignedPost, StoredObject, UploadPolicy, valid_key, valid_prefix,
+};
 
 /// Why an upload was refused, with the status S3 answers for the same refusal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -247,6 +249,43 @@ impl ObjectStore for LocalObjects {
             }
         }
         Ok(())
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<u32, ObjectError> {
+        if !valid_prefix(prefix) {
+            return Err(ObjectError::Backend("invalid object prefix".into()));
+        }
+        let folder = prefix.trim_end_matches('/');
+        let deleted = remove_tree(&self.dir.join("objects").join(folder))?;
+        remove_tree(&self.dir.join("types").join(folder))?;
+        Ok(deleted)
+    }
+}
+
+/// Removes a folder and everything in it; returns how many files it held.
+fn remove_tree(dir: &Path) -> Result<u32, ObjectError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io_err("list", e)),
+    };
+    let mut files = 0;
+    for entry in entries {
+        let path = entry.map_err(|e| io_err("list", e))?.path();
+        if path.is_dir() {
+            files += remove_tree(&path)?;
+        } else {
+            match std::fs::remove_file(&path) {
+                Ok(()) => files += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("remove", e)),
+            }
+        }
+    }
+    match std::fs::remove_dir(dir) {
+        Ok(()) => Ok(files),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(files),
+        Err(e) => Err(io_err("remove", e)),
     }
 }
 

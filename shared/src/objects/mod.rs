@@ -98,6 +98,15 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<StoredObject>, ObjectError>;
     /// Deletes an object; deleting a missing object succeeds.
     async fn delete(&self, key: &str) -> Result<(), ObjectError>;
+    /// Deletes every object under `prefix` (a valid key followed by `/`); returns how many
+    /// there were. Deleting an empty prefix succeeds with 0.
+    async fn delete_prefix(&self, prefix: &str) -> Result<u32, ObjectError>;
+}
+
+/// A folder-like prefix: a valid key and a trailing `/`, so `sessions/a/` never matches
+/// `sessions/ab/...`.
+pub fn valid_prefix(prefix: &str) -> bool {
+    prefix.strip_suffix('/').is_some_and(valid_key)
 }
 
 #[cfg(test)]
@@ -111,6 +120,10 @@ mod tests {
         }
         for bad in ["", "/abs", "a//b", "a/", "../x", "a/../b", "a\\b", "./a", "a b", "${filename}", "a\u{0}"] {
             assert!(!valid_key(bad), "{bad:?}");
+        }
+        assert!(valid_prefix("sessions/abc/"));
+        for bad in ["sessions/abc", "/", "", "sessions//", "../"] {
+            assert!(!valid_prefix(bad), "{bad:?}");
         }
     }
 }

@@ -11,7 +11,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, Event, NotificationConfiguration,
+    BucketLocationConstraint, CreateBucketConfiguration, Delete, Event, NotificationConfiguration, ObjectIdentifier,
     PublicAccessBlockConfiguration, QueueConfiguration,
 };
 use base64::Engine;
@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::{MAX_DOWNLOAD_TTL, ObjectError, ObjectStore, PresignedPost, StoredObject, UploadPolicy};
+use super::{MAX_DOWNLOAD_TTL, ObjectError, ObjectStore, PresignedPost, StoredObject, UploadPolicy, valid_prefix};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
@@ -228,6 +228,54 @@ impl ObjectStore for S3Objects {
             .await
             .map_err(|e| s3_err("DeleteObject", &e))?;
         Ok(())
+    }
+
+    /// Lists a page (at most 1,000 keys) and deletes it in one DeleteObjects call, until
+    /// the prefix is empty.
+    async fn delete_prefix(&self, prefix: &str) -> Result<u32, ObjectError> {
+        if !valid_prefix(prefix) {
+            return Err(ObjectError::Backend("invalid object prefix".into()));
+        }
+        let mut deleted = 0u32;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .map_err(|e| s3_err("ListObjectsV2", &e))?;
+            let ids = page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .map(|key| ObjectIdentifier::builder().key(key).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| ObjectError::Backend("DeleteObjects: bad key".into()))?;
+            if ids.is_empty() {
+                return Ok(deleted);
+            }
+            let count = ids.len() as u32;
+            let delete = Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|_| ObjectError::Backend("DeleteObjects: bad request".into()))?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| s3_err("DeleteObjects", &e))?;
+            if let Some(error) = out.errors().first() {
+                // Per-key failures come back in a 200: the code only, never the key.
+                return Err(ObjectError::Unavailable(format!("DeleteObjects: {}", error.code().unwrap_or("unknown"))));
+            }
+            deleted += count;
+        }
     }
 }
 

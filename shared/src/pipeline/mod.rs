@@ -5,6 +5,7 @@
 //! step" messages queued at submission.
 
 pub mod checks;
+mod erasure;
 pub mod sandbox;
 
 use std::sync::Arc;
@@ -23,11 +24,12 @@ use crate::queue::{Delivery, Queue};
 use crate::service::Identity;
 use checks::{Capture, CheckError, CheckProvider, StepInput};
 
-/// Our own message for steps that run after submission (dvs, peps, bank).
+/// Our own messages: a step that runs after submission, or a redaction's erasure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StepMessage {
     RunStep { session_id: SessionId, step: Step },
+    Erase { session_id: SessionId },
 }
 
 /// The parts of an S3 event notification we read.
@@ -123,10 +125,13 @@ impl Pipeline {
 
     async fn handle(&self, delivery: &Delivery) -> Result<(), Retry> {
         let last_try = delivery.receive_count >= self.max_receives;
-        if let Ok(message) = serde_json::from_str::<StepMessage>(&delivery.body) {
-            let StepMessage::RunStep { session_id, step } = message;
-            let work = self.run_queued(session_id, step);
-            return self.guard(session_id, step, last_try, &delivery.message_id, work).await;
+        match serde_json::from_str::<StepMessage>(&delivery.body) {
+            Ok(StepMessage::RunStep { session_id, step }) => {
+                let work = self.run_queued(session_id, step);
+                return self.guard(session_id, step, last_try, &delivery.message_id, work).await;
+            }
+            Ok(StepMessage::Erase { session_id }) => return self.erase(session_id).await,
+            Err(_) => {}
         }
         let notification: S3Notification =
             serde_json::from_str(&delivery.body).map_err(|_| Retry("unrecognised message".into()))?;
@@ -189,6 +194,15 @@ impl Pipeline {
         if session.steps.iter().any(|s| s.step == step && s.outcome.is_some()) {
             return Ok(());
         }
+        // The start is recorded once (a retry is still the same run) before the check runs.
+        let session = match self.identity.start_step(session_id, step).await {
+            Ok((session, _)) => session,
+            Err(e) if e.kind == ErrorKind::Conflict && e.code == "session_closed" => {
+                tracing::info!(%session_id, step = step.as_str(), "step for a closed session ignored");
+                return Ok(());
+            }
+            Err(e) => return Err(Retry(e.code.into())),
+        };
         let outcome = match self.load_captures(&session, step).await? {
             Ok(captures) => {
                 let input = StepInput { step, session: &session, captures: &captures, now: self.identity.now() };
@@ -232,6 +246,10 @@ impl Pipeline {
         source: &str,
     ) -> Result<(), Retry> {
         let Some(session) = self.open_session(session_id).await? else { return Ok(()) };
+        if session.is_redacted() {
+            // A late upload (its slot issued before the redaction) is erased on arrival.
+            return self.objects.delete(key).await.map_err(|e| Retry(format!("object store: {e}")));
+        }
         if !session.expects(artifact) {
             tracing::warn!(%session_id, artifact = artifact.as_str(), "upload the session did not ask for ignored");
             return Ok(());

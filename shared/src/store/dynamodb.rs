@@ -19,9 +19,6 @@ use crate::domain::{ApiKeyHash, Reference, Session, SessionId, Tenant, TenantId}
 use crate::error::StoreError;
 use crate::ports::{IdempotencyRecord, Inserted, SessionStore, TenantStore};
 
-/// How long a session item outlives its `expires_at` before TTL removes it.
-pub const SESSION_RETENTION_SECS: i64 = 30 * 24 * 3600;
-
 const GSI1: &str = "gsi1";
 const NOT_EXISTS: &str = "attribute_not_exists(pk)";
 
@@ -85,7 +82,8 @@ fn session_item(session: &Session) -> Result<Item, StoreError> {
     item.insert("tenant_id".into(), s(session.tenant_id.as_str()));
     item.insert("gsi1pk".into(), s(ref_pk(&session.tenant_id, &session.reference)));
     item.insert("gsi1sk".into(), s(format!("{:012}#{}", session.created_at, session.id)));
-    item.insert("ttl".into(), n(session.expires_at + SESSION_RETENTION_SECS));
+    // TTL follows the tenant's retention; reads enforce it too (TTL deletion is lazy).
+    item.insert("ttl".into(), n(session.retain_until()));
     Ok(item)
 }
 
@@ -291,7 +289,7 @@ impl SessionStore for DynamoStore {
         idempotency: Option<&IdempotencyRecord>,
         now: i64,
     ) -> Result<Inserted, StoreError> {
-        let ttl = n(session.expires_at + SESSION_RETENTION_SECS);
+        let ttl = n(session.retain_until());
         let mut journey = key(format!("JOURNEY#{}", session.journey_secret.digest()), "JOURNEY");
         journey.insert("session_id".into(), s(session.id.to_string()));
         journey.insert("ttl".into(), ttl);

@@ -36,6 +36,25 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (tenant_id, key_digest));
 ";
 
+/// Databases made before retention existed get the column; their rows are kept until
+/// their next write sets it (reads enforce retention from the document either way).
+fn add_retention_column(conn: &Connection) -> Result<(), StoreError> {
+    let has: bool = conn
+        .query_row("SELECT COUNT(*) FROM pragma_table_info('sessions') WHERE name = 'retain_until'", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| n > 0)
+        .map_err(from_sqlite)?;
+    if !has {
+        conn.execute_batch(
+            "ALTER TABLE sessions ADD COLUMN retain_until INTEGER NOT NULL DEFAULT 9223372036854775807;",
+        )
+        .map_err(from_sqlite)?;
+    }
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS sessions_by_retention ON sessions (retain_until);")
+        .map_err(from_sqlite)
+}
+
 /// One connection behind a mutex; calls run on the blocking pool.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -81,6 +100,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(from_sqlite)?;
         conn.execute_batch(SCHEMA).map_err(from_sqlite)?;
         conn.execute_batch(super::rate_limit_sqlite::SCHEMA).map_err(from_sqlite)?;
+        add_retention_column(&conn)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -181,9 +201,11 @@ impl SessionStore for SqliteStore {
                 )
                 .map_err(from_sqlite)?;
             }
+            // The embedded store's TTL: each insert first deletes the sessions past retention.
+            tx.execute("DELETE FROM sessions WHERE retain_until <= ?1", params![now]).map_err(from_sqlite)?;
             tx.execute(
-                "INSERT INTO sessions (id, tenant_id, reference, journey_digest, created_at, version, doc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO sessions (id, tenant_id, reference, journey_digest, created_at, version, doc, retain_until)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     session.id.to_string(),
                     session.tenant_id.as_str(),
@@ -191,7 +213,8 @@ impl SessionStore for SqliteStore {
                     session.journey_secret.digest(),
                     session.created_at,
                     session.version as i64,
-                    encode(&session)?
+                    encode(&session)?,
+                    session.retain_until()
                 ],
             )
             .map_err(from_sqlite)?;
@@ -211,11 +234,12 @@ impl SessionStore for SqliteStore {
 
     async fn replace_session(&self, session: &Session, expected_version: u64) -> Result<(), StoreError> {
         let (id, version, doc) = (session.id.to_string(), session.version as i64, encode(session)?);
+        let retain_until = session.retain_until();
         self.run(move |conn| {
             let changed = conn
                 .execute(
-                    "UPDATE sessions SET doc = ?1, version = ?2 WHERE id = ?3 AND version = ?4",
-                    params![doc, version, id, expected_version as i64],
+                    "UPDATE sessions SET doc = ?1, version = ?2, retain_until = ?5 WHERE id = ?3 AND version = ?4",
+                    params![doc, version, id, expected_version as i64, retain_until],
                 )
                 .map_err(from_sqlite)?;
             if changed == 1 { Ok(()) } else { Err(StoreError::ConditionFailed) }

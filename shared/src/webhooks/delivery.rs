@@ -10,8 +10,8 @@ use url::Url;
 
 use super::backoff::next_attempt_at;
 use super::event::WebhookEvent;
-use super::{SecretLookup, WebhookError};
-use crate::domain::{Session, Tenant, TenantId, WebhookUrl};
+use super::{AttemptLog, SecretLookup, WebhookError};
+use crate::domain::{Session, SessionId, Tenant, TenantId, WebhookUrl};
 use crate::ports::Clock;
 use crate::queue::{Delivery, MAX_DELAY, Queue};
 use crate::signing::WebhookSigner;
@@ -30,6 +30,10 @@ pub struct DeliveryJob {
     pub first_attempt_at: i64,
     /// No attempt before this time (unix seconds).
     pub not_before: i64,
+    /// The session whose audit trail records each attempt (absent in jobs queued before
+    /// attempts were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<SessionId>,
 }
 
 // Hand-written: the URL may carry a customer's token and the event carries results.
@@ -42,20 +46,29 @@ impl std::fmt::Debug for DeliveryJob {
             .field("attempt", &self.attempt)
             .field("first_attempt_at", &self.first_attempt_at)
             .field("not_before", &self.not_before)
+            .field("session_id", &self.session_id)
             .finish()
     }
 }
 
 impl DeliveryJob {
     pub fn new(event: WebhookEvent, tenant_id: TenantId, url: &WebhookUrl, now: i64) -> Self {
-        Self { event, tenant_id, url: url.url().clone(), attempt: 1, first_attempt_at: now, not_before: now }
+        Self {
+            event,
+            tenant_id,
+            url: url.url().clone(),
+            attempt: 1,
+            first_attempt_at: now,
+            not_before: now,
+            session_id: None,
+        }
     }
 
     /// The job for a session's event: its own `webhook_url` wins over the tenant's; `None`
     /// when neither is set.
     pub fn for_session(event: WebhookEvent, tenant: &Tenant, session: &Session, now: i64) -> Option<Self> {
         let url = session.webhook_url.as_ref().or(tenant.webhook_url.as_ref())?;
-        Some(Self::new(event, tenant.id.clone(), url, now))
+        Some(Self { session_id: Some(session.id), ..Self::new(event, tenant.id.clone(), url, now) })
     }
 }
 
@@ -80,9 +93,16 @@ pub struct Deliverer {
     dead_letter: Arc<dyn Queue>,
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn SecretLookup>,
+    attempts: Option<Arc<dyn AttemptLog>>,
 }
 
 impl Deliverer {
+    /// Records every attempt in its session's audit trail.
+    pub fn with_attempt_log(mut self, log: Arc<dyn AttemptLog>) -> Self {
+        self.attempts = Some(log);
+        self
+    }
+
     pub fn new(
         queue: Arc<dyn Queue>,
         dead_letter: Arc<dyn Queue>,
@@ -96,7 +116,7 @@ impl Deliverer {
             .user_agent(concat!("TotalIdentity-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| WebhookError::Client(e.without_url().to_string()))?;
-        Ok(Self { http, queue, dead_letter, clock, secrets })
+        Ok(Self { http, queue, dead_letter, clock, secrets, attempts: None })
     }
 
     /// A Lambda SQS batch: the ids of the messages to leave for redelivery.
@@ -135,7 +155,9 @@ impl Deliverer {
             crate::metrics::dlq_arrival("webhooks");
             return self.requeue(&self.dead_letter, &job, Duration::ZERO).await;
         };
-        if self.post(&job, &signer, now).await {
+        let status = self.post(&job, &signer, now).await;
+        self.log_attempt(&job, status).await;
+        if status.is_some_and(|s| (200..300).contains(&s)) {
             return Outcome::Done;
         }
         match next_attempt_at(job.first_attempt_at, now, job.attempt, rand::random()) {
@@ -157,8 +179,16 @@ impl Deliverer {
         }
     }
 
-    /// One signed POST; true on any 2xx. Logs never include the URL, body or signature.
-    async fn post(&self, job: &DeliveryJob, signer: &WebhookSigner, now: i64) -> bool {
+    async fn log_attempt(&self, job: &DeliveryJob, status: Option<u16>) {
+        let (Some(log), Some(session)) = (&self.attempts, job.session_id) else { return };
+        if let Err(e) = log.record_attempt(session, &job.event.event_type, job.attempt, status).await {
+            tracing::warn!(event_id = %job.event.id, %session, code = e.code, "webhook attempt not recorded");
+        }
+    }
+
+    /// One signed POST; the receiver's status code, if it answered (2xx is a delivery).
+    /// Logs never include the URL, body or signature.
+    async fn post(&self, job: &DeliveryJob, signer: &WebhookSigner, now: i64) -> Option<u16> {
         let body = job.event.body();
         let mut request = self.http.post(job.url.clone()).header(http::header::CONTENT_TYPE, "application/json");
         // Same webhook-id on every attempt; timestamp and signature are fresh each time.
@@ -169,18 +199,18 @@ impl Deliverer {
         let delivered = match request.body(body).send().await {
             Ok(response) if response.status().is_success() => {
                 tracing::info!(%event_id, attempt, %tenant, status = response.status().as_u16(), "webhook delivered");
-                true
+                Some(response.status().as_u16())
             }
             Ok(response) => {
                 tracing::info!(%event_id, attempt, %tenant, status = response.status().as_u16(), "webhook refused");
-                false
+                Some(response.status().as_u16())
             }
             Err(e) => {
                 tracing::info!(%event_id, attempt, %tenant, error = %e.without_url(), "webhook not delivered");
-                false
+                None
             }
         };
-        crate::metrics::webhook_attempt(delivered);
+        crate::metrics::webhook_attempt(delivered.is_some_and(|status| (200..300).contains(&status)));
         delivered
     }
 

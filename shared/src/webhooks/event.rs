@@ -12,6 +12,7 @@ use crate::results::result_claims;
 
 pub const SESSION_FINISHED: &str = "identity.session.finished";
 pub const SESSION_CANCELLED: &str = "identity.session.cancelled";
+pub const SESSION_REDACTED: &str = "identity.session.redacted";
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEvent {
@@ -69,6 +70,17 @@ impl WebhookEvent {
             _ => Map::new(),
         };
         Self::for_session(session, SESSION_CANCELLED, session.cancelled_at.unwrap_or(now), extra)
+    }
+
+    /// The session's personal data and captures are erased. Timed at the erasure, so a
+    /// retry produces the same body.
+    pub fn redacted(session: &Session, now: i64) -> Self {
+        let redacted_at = session.redaction.as_ref().and_then(|r| r.completed_at).unwrap_or(now);
+        let extra = match json!({"redaction": "completed", "redacted_at": redacted_at}) {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        Self::for_session(session, SESSION_REDACTED, redacted_at, extra)
     }
 
     /// The request body. serde_json's maps are sorted, so the same event always yields the

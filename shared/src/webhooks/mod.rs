@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use crate::domain::TenantId;
+use crate::domain::{SessionId, TenantId};
 use crate::error::StoreError;
 use crate::queue::QueueError;
 
@@ -15,7 +15,7 @@ pub mod event;
 
 pub use backoff::{RETRY_WINDOW_SECS, backoff_ceiling, jittered, next_attempt_at};
 pub use delivery::{Deliverer, DeliveryJob, Outcome, enqueue};
-pub use event::{SESSION_CANCELLED, SESSION_FINISHED, WebhookEvent};
+pub use event::{SESSION_CANCELLED, SESSION_FINISHED, SESSION_REDACTED, WebhookEvent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -51,4 +51,18 @@ impl SecretLookup for TenantSecrets {
     async fn webhook_secret(&self, tenant: &TenantId) -> Result<Option<String>, StoreError> {
         Ok(self.0.get_tenant(tenant).await?.map(|t| t.webhook_secret))
     }
+}
+
+/// Where the deliverer records each attempt in the session's audit trail. Best effort: a
+/// failure to record never re-sends a webhook (that would be a second delivery).
+#[async_trait]
+pub trait AttemptLog: Send + Sync {
+    /// `status_code` is the receiver's answer; `None` when none came (timeout, refused).
+    async fn record_attempt(
+        &self,
+        session: SessionId,
+        event: &str,
+        attempt: u32,
+        status_code: Option<u16>,
+    ) -> Result<(), crate::error::Error>;
 }
