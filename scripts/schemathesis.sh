@@ -5,13 +5,15 @@
 # cases on every operation. Fails on any 5xx, undocumented status or response that does not
 # match its schema. Stops the server it started.
 # Env: ST_MAX_EXAMPLES (default 25 per operation), ST_SEED (default 1; fixed, so CI is
-# reproducible), CARGO_TARGET_DIR.
+# reproducible), ST_BUILD (cargo build arguments, default `--bin total-identity`; scripts/test
+# passes the flags of its own build so nothing is rebuilt), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bin_dir="$(scripts/lambda-tools.sh schemathesis)"
 echo "schemathesis: building the server" >&2
-cargo build --quiet --bin total-identity
+# shellcheck disable=SC2086 # ST_BUILD is a list of arguments
+cargo build --quiet ${ST_BUILD:---bin total-identity}
 server="${CARGO_TARGET_DIR:-target}/debug/total-identity"
 
 work="$(mktemp -d)"
