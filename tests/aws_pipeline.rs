@@ -119,6 +119,7 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
         mode: KeyMode::Test,
         demo_key: false,
         result_signing: Default::default(),
+        branding: Default::default(),
     };
     let now = shared::ports::Clock::now(&SystemClock);
     let (tenant, _) = create_tenant(&*store, UrlPolicy::AllowHttpLocalhost, spec, now).await.unwrap();

@@ -25,6 +25,17 @@ fn tenant() -> Tenant {
         default_threshold: Threshold::DEFAULT,
         created_at: NOW,
         result_signing: Default::default(),
+        branding: shared::domain::tenant::Branding {
+            display_name: Some(shared::domain::tenant::DisplayName::parse("Acme Bank").unwrap()),
+            logo_url: Some(
+                shared::domain::tenant::LogoUrl::parse(
+                    "https://cdn.acme.com/logo.svg",
+                    shared::domain::UrlPolicy::HttpsOnly,
+                )
+                .unwrap(),
+            ),
+            primary_colour: Some(shared::domain::tenant::Colour::parse("#0a5cff").unwrap()),
+        },
     }
 }
 

@@ -2,6 +2,7 @@
 //! Routing, authentication, body limits and the mapping of errors to HTTP all live here.
 
 pub mod journey;
+mod pages;
 mod views;
 
 use bytes::Bytes;

@@ -3,6 +3,7 @@
 pub mod captures;
 pub mod dates;
 pub mod details;
+pub mod handoff;
 pub mod ids;
 pub mod request;
 pub mod session;

@@ -143,6 +143,9 @@ pub struct Session {
     /// step message re-queues it until this is recorded).
     #[serde(default)]
     pub webhook_queued: bool,
+    /// Desktop-to-phone handoff links, latest last (digests only; see `domain::handoff`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handoffs: Vec<super::handoff::Handoff>,
     /// Bumped on every write; stores only accept a write that names the version it read.
     pub version: u64,
 }
@@ -181,6 +184,7 @@ impl Session {
             finished_at: None,
             assessment: None,
             webhook_queued: false,
+            handoffs: Vec::new(),
             version: 1,
         }
     }
@@ -391,7 +395,7 @@ impl Session {
         Ok(Progress::Recorded)
     }
 
-    fn touch(&mut self, now: i64) {
+    pub(crate) fn touch(&mut self, now: i64) {
         self.updated_at = now;
         self.version += 1;
     }
@@ -417,6 +421,8 @@ pub enum Refusal {
     /// A dvs or bank step has no details yet.
     DetailsMissing,
     Closed(SessionStatus),
+    /// A handoff link that does not open.
+    Handoff(super::handoff::HandoffRefusal),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
