@@ -246,6 +246,8 @@ test('a desktop hands off to a phone by QR code and finishes when the phone is d
   await snap(mobile, mobileWatcher, 'handoff-landing');
   await mobile.getByRole('button', { name: 'Continue' }).click();
   await page.getByText('Your phone is connected.', { exact: false }).waitFor({ timeout: 20000 });
+  await heading(page, 'Continue on your phone');
+  assert.equal(await page.getByRole('img', { name: /QR code/ }).count(), 0, 'the used code is gone');
   await snap(page, watcher, 'desktop-following');
   await completeOnPhone(mobile, mobileWatcher, { details: false, prefix: 'handoff-phone-' });
   await heading(mobile, 'All done on this phone');

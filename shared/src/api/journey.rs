@@ -297,3 +297,24 @@ async fn consent(pipeline: &Pipeline, secret: &str) -> Result<Response, Error> {
     let (session, _) = pipeline.identity().consent(session.id).await?;
     Ok(json_response(StatusCode::OK, &view(pipeline, &session)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_handoff_and_assets_are_routed() {
+        let route = |m: Method, p: &str| JourneyEndpoint::route(&m, p).expect("a journey path");
+        assert_eq!(route(Method::GET, "/j/abc").unwrap(), JourneyEndpoint::Page("abc".into()));
+        assert_eq!(route(Method::POST, "/j/abc/handoff").unwrap(), JourneyEndpoint::CreateHandoff("abc".into()));
+        assert_eq!(route(Method::GET, "/h/t").unwrap(), JourneyEndpoint::HandoffPage("t".into()));
+        assert_eq!(route(Method::POST, "/h/t").unwrap(), JourneyEndpoint::OpenHandoff("t".into()));
+        assert_eq!(route(Method::GET, "/assets/a.js").unwrap(), JourneyEndpoint::Asset("a.js".into()));
+        assert_eq!(route(Method::POST, "/j/abc").unwrap_err().kind, ErrorKind::MethodNotAllowed);
+        assert_eq!(route(Method::DELETE, "/h/t").unwrap_err().kind, ErrorKind::MethodNotAllowed);
+        assert_eq!(route(Method::GET, "/j/abc/handoff").unwrap_err().kind, ErrorKind::MethodNotAllowed);
+        assert!(JourneyEndpoint::route(&Method::GET, "/j/").is_none());
+        assert!(JourneyEndpoint::route(&Method::GET, "/assets/").is_none());
+        assert!(JourneyEndpoint::route(&Method::GET, "/identity").is_none(), "server routes are not the journey's");
+    }
+}

@@ -214,3 +214,6 @@ pub fn asset_or_404(name: &str) -> Response {
         error_response(&Error::new(ErrorKind::NotFound, "route_not_found", "no such file").with_field("path"))
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -163,6 +163,7 @@
 
   // Desktop: a QR code with a single-use link; this page follows the phone's progress.
   async function handoff() {
+    state.stage = null;
     let link;
     try { link = await api('POST', '/handoff'); } catch (err) { return fail(err); }
     const qr = h('div', { class: 'qr', role: 'img', 'aria-label': t('handoff_qr_alt') });
@@ -170,16 +171,16 @@
     svg.setAttribute('aria-hidden', 'true');
     qr.append(document.importNode(svg, true));
     const time = new Date(link.expires_at * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    screen(t('handoff_title'),
+    screen(t('handoff_title'), h('div', { 'data-qr': true },
       h('p', { text: t('handoff_intro', { time }) }), qr,
       h('p', { class: 'muted', text: t('handoff_link_label') }),
-      h('p', { class: 'handoff-link', 'data-testid': 'handoff-link', text: link.url }));
+      h('p', { class: 'handoff-link', 'data-testid': 'handoff-link', text: link.url })));
     followPhone(link.expires_at);
   }
 
   function followPhone(expiresAt) {
     state.stage = null;
-    if (!expiresAt) screen(t('handoff_title'));
+    if (!expiresAt) screen(t('handoff_following_title'));
     const status = h('div', {});
     main.querySelector('.card').append(status);
     const here = h('button', { type: 'button', class: 'link', onclick: () => { boot.role = 'here'; stopFollowing(); next(); }, text: t('handoff_here_instead') });
@@ -196,6 +197,12 @@
       if (view.status === 'processing') {
         render(h('div', { class: 'spinner', 'aria-hidden': 'true' }), alertBox('info', t('handoff_processing')));
       } else if (opened) {
+        // The code is used up: only the phone's progress remains to show.
+        const code = main.querySelector('[data-qr]');
+        if (code) {
+          code.remove();
+          main.querySelector('h1').textContent = t('handoff_following_title');
+        }
         const required = view.captures.filter((c) => c.required);
         const done = required.filter((c) => c.status === 'accepted').length;
         render(alertBox('ok', t('handoff_opened')), h('p', { role: 'status', text: t('handoff_progress', { done, total: required.length }) }));
