@@ -138,7 +138,7 @@ async function takePhoto(page, watcher, title, name) {
 }
 
 // Welcome → document (licence, both sides) → selfie and poses → details (if asked) → review.
-async function completeOnPhone(page, watcher, { details, prefix }) {
+async function completeOnPhone(page, watcher, { details, prefix, retake = false }) {
   await heading(page, /Verify your identity with Acme Bank/);
   await snap(page, watcher, `${prefix}welcome`);
   await page.getByRole('button', { name: 'Start' }).click();
@@ -152,6 +152,15 @@ async function completeOnPhone(page, watcher, { details, prefix }) {
   await snap(page, watcher, `${prefix}document-type`);
   await page.getByLabel('Driver licence').check();
   await page.getByRole('button', { name: 'Continue' }).click();
+  if (retake) {
+    // A photo from the native camera input that fails the quality gate: the page says why
+    // in words and asks again.
+    await heading(page, 'Front of your driver licence');
+    await page.getByLabel('Take or choose a photo').setInputFiles({ name: 'dark.png', mimeType: 'image/png', buffer: darkPhoto() });
+    await page.getByRole('button', { name: 'Use this photo' }).click();
+    await page.getByText('We need another photo: the photo is too dark. Find more light.').waitFor({ timeout: 30000 });
+    await snap(page, watcher, `${prefix}document-front-rejected`);
+  }
   await takePhoto(page, watcher, 'Front of your driver licence', `${prefix}document-front`);
   await takePhoto(page, watcher, 'Back of your driver licence', `${prefix}document-back`);
 
@@ -187,6 +196,18 @@ async function completeOnPhone(page, watcher, { details, prefix }) {
   await page.getByRole('button', { name: 'Send for checking' }).click();
 }
 
+// A dim but detailed 1000x700 photo: mean luma about 20, under the gate's 45.
+function darkPhoto() {
+  const png = new PNG({ width: 1000, height: 700 });
+  let seed = 12345;
+  for (let i = 0; i < png.data.length; i += 4) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const v = (seed >>> 16) % 40;
+    png.data[i] = v; png.data[i + 1] = v; png.data[i + 2] = v; png.data[i + 3] = 255;
+  }
+  return PNG.sync.write(png);
+}
+
 async function verifyToken(url, sessionId) {
   const token = url.searchParams.get('token');
   assert.ok(token, `the redirect carries a token: ${url}`);
@@ -209,7 +230,7 @@ test('a phone completes document, selfie and dvs and lands on redirect_url with 
   const page = await ctx.newPage();
   const watcher = watch(page);
   await page.goto(session.identity_url);
-  await completeOnPhone(page, watcher, { details: true, prefix: 'phone-' });
+  await completeOnPhone(page, watcher, { details: true, prefix: 'phone-', retake: true });
   await heading(page, /Checking your identity|All done/);
   const url = await waitForLanding(landed, 'the phone');
   const claims = await verifyToken(url, session.session_id);
