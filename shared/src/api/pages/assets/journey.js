@@ -116,7 +116,7 @@
     if (view.status === 'finished') return finished();
     if (view.status === 'processing') return processing();
     if (!isOpen()) return location.reload();
-    if (view.handoff && view.handoff.opened && boot.role !== 'phone' && isDesktop()) return followPhone(null);
+    if (view.handoff && view.handoff.opened && boot.role === 'any' && isDesktop()) return followPhone(null);
     if (!view.consented) return welcome();
     if (wants('document') && !accepted('document-front')) return documentStep();
     if (wants('liveness') && !livenessArtifacts().every(accepted)) return selfieStep();
