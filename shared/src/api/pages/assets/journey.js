@@ -205,7 +205,9 @@
         }
         const required = view.captures.filter((c) => c.required);
         const done = required.filter((c) => c.status === 'accepted').length;
-        render(alertBox('ok', t('handoff_opened')), h('p', { role: 'status', text: t('handoff_progress', { done, total: required.length }) }));
+        // A lost phone can be replaced: a new code supersedes the used one.
+        const fresh = h('button', { type: 'button', class: 'secondary', onclick: () => { stopped = true; handoff(); }, text: t('handoff_new') });
+        render(alertBox('ok', t('handoff_opened')), h('p', { role: 'status', text: t('handoff_progress', { done, total: required.length }) }), fresh);
       } else if (expiresAt && Date.now() / 1000 >= expiresAt) {
         stopped = true;
         return render(alertBox('bad', t('handoff_expired')), h('button', { type: 'button', onclick: () => handoff(), text: t('handoff_new') }));
