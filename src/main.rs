@@ -6,7 +6,7 @@ mod stores;
 mod uploads;
 
 use clap::{Args, Parser, Subcommand};
-use shared::domain::tenant::{RateLimit, ResultSigning};
+use shared::domain::tenant::{Branding, Colour, DisplayName, LogoUrl, RateLimit, ResultSigning};
 use shared::domain::{KeyMode, RetentionDays, Step, Steps, Threshold};
 use shared::service::{TenantSpec, create_tenant};
 
@@ -78,6 +78,15 @@ struct TenantCreateArgs {
     /// Days the tenant's session records, personal data and captures are kept (1-3650, default 30).
     #[arg(long)]
     retention_days: Option<u16>,
+    /// The name the hosted journey shows (default: --name).
+    #[arg(long)]
+    display_name: Option<String>,
+    /// The logo the hosted journey shows: an https URL (http://localhost with --local).
+    #[arg(long)]
+    logo_url: Option<String>,
+    /// The journey's primary colour, #rrggbb (button text is black or white, by contrast).
+    #[arg(long, alias = "primary-color")]
+    primary_colour: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -110,6 +119,16 @@ async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error:
         Some(Steps::new(parsed.map_err(|r| r.message)?).map_err(|r| r.message)?)
     };
     let threshold = args.threshold.map(Threshold::new).transpose().map_err(|r| r.message)?;
+    let policy = if args.local || args.store.is_embedded() {
+        shared::domain::UrlPolicy::AllowHttpLocalhost
+    } else {
+        shared::domain::UrlPolicy::HttpsOnly
+    };
+    let branding = Branding {
+        display_name: args.display_name.as_deref().map(DisplayName::parse).transpose().map_err(|r| r.message)?,
+        logo_url: args.logo_url.as_deref().map(|u| LogoUrl::parse(u, policy)).transpose().map_err(|r| r.message)?,
+        primary_colour: args.primary_colour.as_deref().map(Colour::parse).transpose().map_err(|r| r.message)?,
+    };
     let spec = TenantSpec {
         name: args.name,
         redirect_origins: args.redirect_origins,
@@ -121,11 +140,7 @@ async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error:
         result_signing: if args.hs256 { ResultSigning::generate_hs256() } else { ResultSigning::Es256 },
         rate_limit: RateLimit::new(args.rate_limit_burst, args.rate_limit_per_sec).map_err(|r| r.message)?,
         retention: args.retention_days.map(RetentionDays::new).transpose().map_err(|r| r.message)?,
-    };
-    let policy = if args.local || args.store.is_embedded() {
-        shared::domain::UrlPolicy::AllowHttpLocalhost
-    } else {
-        shared::domain::UrlPolicy::HttpsOnly
+        branding,
     };
     let store = args.store.open().await?;
     let now = chrono_now();
@@ -139,6 +154,7 @@ async fn tenant_create(args: TenantCreateArgs) -> Result<(), Box<dyn std::error:
             "redirect_origins": tenant.redirect_origins,
             "retention_days": tenant.retention.days(),
             "result_secret": hs256_secret(&tenant.result_signing),
+            "branding": tenant.branding,
         });
         println!("{out}");
     } else {

@@ -123,6 +123,7 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
         result_signing: Default::default(),
         rate_limit: Default::default(),
         retention: None,
+        branding: Default::default(),
     };
     let now = shared::ports::Clock::now(&SystemClock);
     let (tenant, _) = create_tenant(&*store, UrlPolicy::AllowHttpLocalhost, spec, now).await.unwrap();

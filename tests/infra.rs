@@ -398,3 +398,59 @@ fn every_api_route_is_deployed() {
         assert!(deployed, "{method} {path} has no route in infra/template.yaml");
     }
 }
+/// Whether an HTTP API route path (`/j/{proxy+}`, `/h/{token}`) matches a request path.
+fn route_matches(pattern: &str, path: &str) -> bool {
+    let (mut pattern, mut path) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (pattern.next(), path.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p.starts_with('{') && p.ends_with("+}") => return !s.is_empty(),
+            (Some(p), Some(s)) if p.starts_with('{') => {
+                if s.is_empty() {
+                    return false;
+                }
+            }
+            (Some(p), Some(s)) if p == s => {}
+            _ => return false,
+        }
+    }
+}
+
+#[test]
+fn every_journey_path_reaches_serve_journey() {
+    use shared::api::journey::JourneyEndpoint;
+    let t = Template::load();
+    let routes: Vec<(String, String)> = t
+        .of_type("AWS::ApiGatewayV2::Route")
+        .filter(|(_, r)| {
+            let integration = references(&r["Target"]).into_iter().next().unwrap();
+            target(&t.resource(&integration)["Properties"]["IntegrationUri"]) == Some("ServeJourney")
+        })
+        .map(|(_, r)| {
+            let (method, path) = r["RouteKey"].as_str().unwrap().split_once(' ').unwrap();
+            (method.to_owned(), path.to_owned())
+        })
+        .collect();
+    let secret = "s".repeat(43);
+    for (method, path) in [
+        ("GET", format!("/j/{secret}")),
+        ("GET", format!("/j/{secret}/session")),
+        ("POST", format!("/j/{secret}/uploads")),
+        ("PUT", format!("/j/{secret}/details")),
+        ("POST", format!("/j/{secret}/handoff")),
+        ("GET", format!("/j/{secret}/finish")),
+        ("GET", "/h/token".to_owned()),
+        ("POST", "/h/token".to_owned()),
+        ("GET", "/assets/journey-0123456789.js".to_owned()),
+        ("GET", "/.well-known/jwks.json".to_owned()),
+        ("GET", "/appendix/token".to_owned()),
+    ] {
+        let m = http::Method::from_bytes(method.as_bytes()).unwrap();
+        assert!(matches!(JourneyEndpoint::route(&m, &path), Some(Ok(_))), "the journey serves {method} {path}");
+        assert!(
+            routes.iter().any(|(rm, rp)| rm == method && route_matches(rp, &path)),
+            "no serve-journey route for {method} {path} in {routes:?}"
+        );
+    }
+    assert!(route_matches("/j/{proxy+}", "/j/abc/session") && !route_matches("/h/{token}", "/h/a/b"));
+}

@@ -11,8 +11,16 @@ use serde_json::json;
 on_every_store!(a_burst_over_the_limit_gets_429_and_stores_nothing);
 
 async fn a_burst_over_the_limit_gets_429_and_stores_nothing(storage: Storage) {
-    let tenant =
-        storage.create_tenant_with(&["https://yourapp.com"], &["--rate-limit-burst", "3", "--rate-limit-per-sec", "1"]);
+    let tenant = storage.create_tenant_with(&[
+        "--name",
+        "Second Co",
+        "--redirect-origin",
+        "https://yourapp.com",
+        "--rate-limit-burst",
+        "3",
+        "--rate-limit-per-sec",
+        "1",
+    ]);
     let key = tenant["api_key"].as_str().unwrap().to_owned();
     let server = storage.start();
     let body = json!({"reference": "cust_burst", "redirect_url": "https://yourapp.com/done"});

@@ -6,6 +6,7 @@ use crate::appendix::{AppendixEntry, AppendixLinks};
 use crate::artifacts::Artifact;
 use crate::config::Settings;
 use crate::decision::StepOutcome;
+use crate::domain::handoff::HandoffToken;
 use crate::domain::ids::{digest, new_webhook_secret};
 use crate::domain::request::parse_body;
 use crate::domain::urls::parse_origin;
@@ -323,6 +324,30 @@ impl Identity {
         self.update(id, |session, now| session.submit(now)).await
     }
 
+    /// Issues a desktop-to-phone handoff link for an open journey; returns its token (once).
+    pub async fn issue_handoff(&self, id: SessionId) -> Result<(Session, HandoffToken), Error> {
+        let session = self.load(id).await?.ok_or_else(Error::session_not_found)?;
+        let token = HandoffToken::generate(&session.journey_secret.digest());
+        let (session, _) = self.update(id, |session, now| session.issue_handoff(token.digest(), now)).await?;
+        Ok((session, token))
+    }
+
+    /// The session a handoff link belongs to (not opening it). Unknown links read as not found.
+    pub async fn handoff_session(&self, token: &str) -> Result<(Session, HandoffToken), Error> {
+        let not_found = || Refusal::Handoff(crate::domain::handoff::HandoffRefusal::Unknown);
+        let token = HandoffToken::parse(token).ok_or_else(|| refused(not_found()))?;
+        let session = self.sessions.session_by_journey(token.journey_digest()).await?;
+        let session = session.filter(|s| s.handoffs.iter().any(|h| h.token_digest == token.digest()));
+        Ok((session.ok_or_else(|| refused(not_found()))?, token))
+    }
+
+    /// Opens a handoff link, once (a conditional write: of two phones racing, one wins).
+    pub async fn open_handoff(&self, token: &str) -> Result<Session, Error> {
+        let (session, token) = self.handoff_session(token).await?;
+        let (session, _) = self.update(session.id, |s, now| s.open_handoff(&token.digest(), now)).await?;
+        Ok(session)
+    }
+
     /// Read, change, conditionally write; re-read and retry when another writer won.
     async fn update(
         &self,
@@ -474,6 +499,8 @@ pub struct TenantSpec {
     pub rate_limit: crate::domain::tenant::RateLimit,
     /// Default [`RetentionDays::DEFAULT`].
     pub retention: Option<RetentionDays>,
+    /// How the hosted journey presents the tenant (already parsed).
+    pub branding: crate::domain::tenant::Branding,
 }
 
 /// Creates a tenant and its first API key. The key is returned once and stored only as a hash.
@@ -517,6 +544,7 @@ pub async fn create_tenant(
         result_signing: spec.result_signing,
         rate_limit: spec.rate_limit,
         retention: spec.retention.unwrap_or_default(),
+        branding: spec.branding,
     };
     tenants.insert_tenant(&tenant, &key.hash()).await?;
     Ok((tenant, key))
@@ -536,6 +564,7 @@ pub fn demo_tenant_spec() -> TenantSpec {
         result_signing: Default::default(),
         rate_limit: crate::domain::tenant::RateLimit::DEMO,
         retention: None,
+        branding: Default::default(),
     }
 }
 
@@ -580,6 +609,15 @@ fn refused(refusal: Refusal) -> Error {
         Refusal::RedactionNotRequested => {
             Error::new(ErrorKind::Conflict, "redaction_not_requested", "no redaction was requested for this session")
                 .with_field("session_id")
+        }
+        Refusal::Handoff(refusal) => {
+            use crate::domain::handoff::HandoffRefusal;
+            let (kind, code, message) = match refusal {
+                HandoffRefusal::Used => (ErrorKind::Gone, "handoff_used", "this link has already been used"),
+                HandoffRefusal::Expired => (ErrorKind::Gone, "handoff_expired", "this link has expired"),
+                HandoffRefusal::Unknown => (ErrorKind::NotFound, "handoff_not_found", "no such link"),
+            };
+            Error::new(kind, code, message).with_field("token")
         }
         Refusal::Closed(status) => Error::new(
             ErrorKind::Conflict,

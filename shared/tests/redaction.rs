@@ -85,6 +85,7 @@ async fn rig(retention: Option<RetentionDays>) -> Rig {
         result_signing: Default::default(),
         retention,
         rate_limit: Default::default(),
+        branding: Default::default(),
     };
     let (tenant, key) = create_tenant(&*demo.store, UrlPolicy::AllowHttpLocalhost, spec, clock.now()).await.unwrap();
     let hooks = local_queue("webhooks");

@@ -27,6 +27,17 @@ fn tenant() -> Tenant {
         result_signing: Default::default(),
         rate_limit: Default::default(),
         retention: RetentionDays::new(90).unwrap(),
+        branding: shared::domain::tenant::Branding {
+            display_name: Some(shared::domain::tenant::DisplayName::parse("Acme Bank").unwrap()),
+            logo_url: Some(
+                shared::domain::tenant::LogoUrl::parse(
+                    "https://cdn.acme.com/logo.svg",
+                    shared::domain::UrlPolicy::HttpsOnly,
+                )
+                .unwrap(),
+            ),
+            primary_colour: Some(shared::domain::tenant::Colour::parse("#0a5cff").unwrap()),
+        },
     }
 }
 

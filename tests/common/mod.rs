@@ -66,16 +66,17 @@ impl Storage {
 
     /// Creates a tenant through the admin command and returns its JSON (with `api_key`).
     pub fn create_tenant(&self, origins: &[&str]) -> Value {
-        self.create_tenant_with(origins, &[])
+        let mut args = vec!["--name", "Second Co"];
+        for o in origins {
+            args.extend(["--redirect-origin", o]);
+        }
+        self.create_tenant_with(&args)
     }
 
-    /// [`Self::create_tenant`] with more `tenant create` flags.
-    pub fn create_tenant_with(&self, origins: &[&str], extra: &[&str]) -> Value {
+    /// `tenant create --json` with these arguments (name, origins, branding flags...).
+    pub fn create_tenant_with(&self, args: &[&str]) -> Value {
         let mut cmd = self.command();
-        cmd.args(["tenant", "create", "--name", "Second Co", "--json"]).args(extra);
-        for o in origins {
-            cmd.args(["--redirect-origin", o]);
-        }
+        cmd.args(["tenant", "create", "--json"]).args(args);
         let out = cmd.args(self.args()).output().expect("run tenant create");
         assert!(out.status.success(), "tenant create failed: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("tenant JSON")

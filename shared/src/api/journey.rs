@@ -42,6 +42,15 @@ pub enum JourneyEndpoint {
     Appendix(String),
     /// The OpenAPI document of every endpoint.
     OpenApi,
+    /// The journey's page (HTML).
+    Page(String),
+    /// A new desktop-to-phone handoff link with its QR code.
+    CreateHandoff(String),
+    /// A handoff link's landing page (GET) and its opening (POST).
+    HandoffPage(String),
+    OpenHandoff(String),
+    /// The pages' script and stylesheet.
+    Asset(String),
 }
 
 impl JourneyEndpoint {
@@ -62,11 +71,25 @@ impl JourneyEndpoint {
             });
         }
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let only = |allow: Method, endpoint: JourneyEndpoint| {
+            Some(if *method == allow { Ok(endpoint) } else { Err(method_not_allowed(allow.as_str())) })
+        };
         let (secret, action) = match segments.as_slice() {
             ["j", secret, action] => ((*secret).to_owned(), *action),
-            ["appendix", token] => {
-                let endpoint = JourneyEndpoint::Appendix((*token).to_owned());
-                return Some(if *method == Method::GET { Ok(endpoint) } else { Err(method_not_allowed("GET")) });
+            ["j", secret] if !secret.is_empty() => {
+                return only(Method::GET, JourneyEndpoint::Page((*secret).to_owned()));
+            }
+            ["appendix", token] => return only(Method::GET, JourneyEndpoint::Appendix((*token).to_owned())),
+            ["assets", name] if !name.is_empty() => {
+                return only(Method::GET, JourneyEndpoint::Asset((*name).to_owned()));
+            }
+            ["h", token] if !token.is_empty() => {
+                let token = (*token).to_owned();
+                return Some(match *method {
+                    Method::GET => Ok(JourneyEndpoint::HandoffPage(token)),
+                    Method::POST => Ok(JourneyEndpoint::OpenHandoff(token)),
+                    _ => Err(method_not_allowed("GET, POST")),
+                });
             }
             _ => return None,
         };
@@ -77,6 +100,7 @@ impl JourneyEndpoint {
             "details" => (JourneyEndpoint::Details(secret), Method::PUT),
             "consent" => (JourneyEndpoint::Consent(secret), Method::POST),
             "finish" => (JourneyEndpoint::Finish(secret), Method::GET),
+            "handoff" => (JourneyEndpoint::CreateHandoff(secret), Method::POST),
             _ => return None,
         };
         if *method != allow {
@@ -100,6 +124,11 @@ pub async fn handle(api: &JourneyApi, endpoint: JourneyEndpoint, req: &Request) 
         JourneyEndpoint::Details(secret) => details(pipeline, &secret, req).await,
         JourneyEndpoint::Consent(secret) => consent(pipeline, &secret).await,
         JourneyEndpoint::Finish(secret) => finish(api, &secret).await,
+        JourneyEndpoint::Page(secret) => Ok(super::pages::journey_page(api, &secret, req).await),
+        JourneyEndpoint::CreateHandoff(secret) => super::pages::create_handoff(api, &secret).await,
+        JourneyEndpoint::HandoffPage(token) => Ok(super::pages::handoff_page(api, &token).await),
+        JourneyEndpoint::OpenHandoff(token) => Ok(super::pages::open_handoff(api, &token).await),
+        JourneyEndpoint::Asset(name) => Ok(super::pages::asset_or_404(&name)),
         JourneyEndpoint::Appendix(token) => {
             let identity = pipeline.identity();
             let Some(links) = identity.appendix_links() else {
@@ -124,7 +153,8 @@ pub async fn handle(api: &JourneyApi, endpoint: JourneyEndpoint, req: &Request) 
     result.unwrap_or_else(|e| error_response(&e))
 }
 
-fn view(pipeline: &Pipeline, session: &Session) -> Value {
+/// The session as the journey's holder sees it (also the pages' boot data).
+pub(crate) fn view(pipeline: &Pipeline, session: &Session) -> Value {
     let steps: Vec<Value> =
         session.steps.iter().map(|s| json!({"name": s.step.as_str(), "status": s.status.as_str()})).collect();
     // Each capture the session asks for: missing, accepted, or rejected with the reason, so
@@ -134,14 +164,16 @@ fn view(pipeline: &Pipeline, session: &Session) -> Value {
         .filter(|&a| session.expects(a))
         .map(|a| {
             let required = session.required_captures().contains(&a);
-            match session.captures.iter().find(|c| c.artifact == a).map(|c| &c.result) {
+            // `at` tells a retake's verdict from the previous one's.
+            match session.captures.iter().find(|c| c.artifact == a) {
                 None => json!({"artifact": a.as_str(), "required": required, "status": "missing"}),
-                Some(CaptureResult::Accepted) => {
-                    json!({"artifact": a.as_str(), "required": required, "status": "accepted"})
-                }
-                Some(CaptureResult::Rejected { reason }) => {
-                    json!({"artifact": a.as_str(), "required": required, "status": "rejected", "reason": reason})
-                }
+                Some(c) => match &c.result {
+                    CaptureResult::Accepted => {
+                        json!({"artifact": a.as_str(), "required": required, "status": "accepted", "at": c.at})
+                    }
+                    CaptureResult::Rejected { reason } => json!({"artifact": a.as_str(), "required": required,
+                        "status": "rejected", "reason": reason, "at": c.at}),
+                },
             }
         })
         .collect();
@@ -154,7 +186,11 @@ fn view(pipeline: &Pipeline, session: &Session) -> Value {
     if wants(crate::domain::Step::Bank) {
         provided.insert("bank".into(), json!(session.details.bank.is_some()));
     }
+    // The latest handoff link: whether a phone opened it (the computer then follows along).
+    let handoff =
+        session.current_handoff().map(|h| json!({"opened": h.opened_at.is_some(), "expires_at": h.expires_at}));
     json!({
+        "handoff": handoff,
         "status": session.status_at(pipeline.identity().now()).as_str(),
         "steps": steps,
         "captures": captures,
@@ -196,13 +232,7 @@ async fn request_upload(pipeline: &Pipeline, secret: &str, req: &Request) -> Res
     if !session.expects(artifact) {
         return Err(Error::invalid("artifact_not_requested", "artifact", "this session does not ask for that capture"));
     }
-    let policy = UploadPolicy {
-        key: artifact.key(session.id),
-        content_type: content_type.to_owned(),
-        min_bytes: artifacts::MIN_BYTES,
-        max_bytes: artifacts::MAX_BYTES,
-        expires_in: UPLOAD_TTL,
-    };
+    let policy = upload_policy(&session, artifact, content_type);
     let post = pipeline.objects().presign_post(&policy, pipeline.identity().now()).await.map_err(|e| {
         tracing::error!(error = %e, "presigning an upload failed");
         Error::new(ErrorKind::Unavailable, "storage_unavailable", "uploads are temporarily unavailable; retry")
@@ -213,6 +243,17 @@ async fn request_upload(pipeline: &Pipeline, secret: &str, req: &Request) -> Res
         "min_bytes": policy.min_bytes, "max_bytes": policy.max_bytes,
     });
     Ok(json_response(StatusCode::CREATED, &answer))
+}
+
+/// The presigned POST's policy for one capture of a session.
+pub(crate) fn upload_policy(session: &Session, artifact: Artifact, content_type: &str) -> UploadPolicy {
+    UploadPolicy {
+        key: artifact.key(session.id),
+        content_type: content_type.to_owned(),
+        min_bytes: artifacts::MIN_BYTES,
+        max_bytes: artifacts::MAX_BYTES,
+        expires_in: UPLOAD_TTL,
+    }
 }
 
 async fn submit(pipeline: &Pipeline, secret: &str) -> Result<Response, Error> {
@@ -278,4 +319,25 @@ async fn consent(pipeline: &Pipeline, secret: &str) -> Result<Response, Error> {
     let session = pipeline.identity().journey_session(secret).await?;
     let (session, _) = pipeline.identity().consent(session.id).await?;
     Ok(json_response(StatusCode::OK, &view(pipeline, &session)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_handoff_and_assets_are_routed() {
+        let route = |m: Method, p: &str| JourneyEndpoint::route(&m, p).expect("a journey path");
+        assert_eq!(route(Method::GET, "/j/abc").unwrap(), JourneyEndpoint::Page("abc".into()));
+        assert_eq!(route(Method::POST, "/j/abc/handoff").unwrap(), JourneyEndpoint::CreateHandoff("abc".into()));
+        assert_eq!(route(Method::GET, "/h/t").unwrap(), JourneyEndpoint::HandoffPage("t".into()));
+        assert_eq!(route(Method::POST, "/h/t").unwrap(), JourneyEndpoint::OpenHandoff("t".into()));
+        assert_eq!(route(Method::GET, "/assets/a.js").unwrap(), JourneyEndpoint::Asset("a.js".into()));
+        assert_eq!(route(Method::POST, "/j/abc").unwrap_err().kind, ErrorKind::MethodNotAllowed);
+        assert_eq!(route(Method::DELETE, "/h/t").unwrap_err().kind, ErrorKind::MethodNotAllowed);
+        assert_eq!(route(Method::GET, "/j/abc/handoff").unwrap_err().kind, ErrorKind::MethodNotAllowed);
+        assert!(JourneyEndpoint::route(&Method::GET, "/j/").is_none());
+        assert!(JourneyEndpoint::route(&Method::GET, "/assets/").is_none());
+        assert!(JourneyEndpoint::route(&Method::GET, "/identity").is_none(), "server routes are not the journey's");
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod journey;
 pub mod openapi;
+mod pages;
 mod views;
 
 use bytes::Bytes;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod captures;
 pub mod dates;
 pub mod details;
+pub mod handoff;
 pub mod ids;
 pub mod redaction;
 pub mod request;
@@ -22,9 +23,7 @@ pub use ids::{ApiKey, ApiKeyHash, IdempotencyKey, JourneySecret, KeyMode, Sessio
 pub use redaction::{Redaction, RedactionState};
 pub use request::CreateSessionRequest;
 pub use retention::RetentionDays;
-pub use session::{
-    Cancel, HandoffStage, NewSession, Person, Progress, Refusal, Session, SessionStatus, StepState, StepStatus,
-};
+pub use session::{Cancel, NewSession, Person, Progress, Refusal, Session, SessionStatus, StepState, StepStatus};
 pub use steps::{MinAge, Step, Steps, Threshold};
 pub use tenant::Tenant;
 pub use text::{Locale, Metadata, PersonName, Reference};

@@ -156,6 +156,9 @@ pub struct Session {
     /// Append-only; written with the change each entry describes.
     #[serde(default)]
     audit: AuditTrail,
+    /// Desktop-to-phone handoff links, latest last (digests only; see `domain::handoff`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handoffs: Vec<super::handoff::Handoff>,
     /// Bumped on every write; stores only accept a write that names the version it read.
     pub version: u64,
 }
@@ -201,6 +204,7 @@ impl Session {
                 trail.record(now, AuditKind::SessionCreated);
                 trail
             },
+            handoffs: Vec::new(),
             version: 1,
         }
     }
@@ -249,16 +253,6 @@ impl Session {
         self.audit.record(now, AuditKind::JourneyOpened { device });
         self.touch(now);
         Ok(Progress::Recorded)
-    }
-
-    /// A handoff to another device began or finished (for the QR handoff flow; call it from
-    /// the method that changes the handoff state, inside the same write).
-    pub fn record_handoff(&mut self, stage: HandoffStage, now: i64) {
-        let kind = match stage {
-            HandoffStage::Started => AuditKind::HandoffStarted,
-            HandoffStage::Completed => AuditKind::HandoffCompleted,
-        };
-        self.audit.record(now, kind);
     }
 
     /// A queued step begins running: the step reads `processing`. Once per step.
@@ -528,7 +522,7 @@ impl Session {
         Ok(Progress::Recorded)
     }
 
-    pub(super) fn touch(&mut self, now: i64) {
+    pub(crate) fn touch(&mut self, now: i64) {
         self.updated_at = now;
         self.version += 1;
     }
@@ -554,15 +548,10 @@ pub enum Refusal {
     /// A dvs or bank step has no details yet.
     DetailsMissing,
     Closed(SessionStatus),
+    /// A handoff link that does not open.
+    Handoff(super::handoff::HandoffRefusal),
     /// Erasure was asked for a session whose redaction was never requested.
     RedactionNotRequested,
-}
-
-/// Where a handoff to another device stands, for [`Session::record_handoff`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandoffStage {
-    Started,
-    Completed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

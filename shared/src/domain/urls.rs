@@ -25,7 +25,7 @@ fn is_localhost(url: &Url) -> bool {
     }
 }
 
-fn parse_web_url(s: &str, policy: UrlPolicy, code: &'static str, what: &str) -> Result<Url, Rejection> {
+pub(crate) fn parse_web_url(s: &str, policy: UrlPolicy, code: &'static str, what: &str) -> Result<Url, Rejection> {
     if s.len() > MAX_URL_LEN {
         return Err(Rejection::new(code, format!("{what} must be at most {MAX_URL_LEN} characters")));
     }
