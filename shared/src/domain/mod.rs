@@ -12,6 +12,7 @@ pub mod session;
 pub mod steps;
 pub mod tenant;
 pub mod text;
+pub mod timeline;
 pub mod urls;
 
 pub use audit::{AuditEvent, AuditKind, AuditTrail, DeviceClass};
@@ -22,10 +23,9 @@ pub use ids::{ApiKey, ApiKeyHash, IdempotencyKey, JourneySecret, KeyMode, Sessio
 pub use redaction::{Redaction, RedactionState};
 pub use request::CreateSessionRequest;
 pub use retention::RetentionDays;
-pub use session::{
-    Cancel, HandoffStage, NewSession, Person, Progress, Refusal, Session, SessionStatus, StepState, StepStatus,
-};
+pub use session::{Cancel, NewSession, Person, Progress, Refusal, Session, SessionStatus, StepState, StepStatus};
 pub use steps::{MinAge, Step, Steps, Threshold};
 pub use tenant::Tenant;
 pub use text::{Locale, Metadata, PersonName, Reference};
+pub use timeline::HandoffStage;
 pub use urls::{RedirectUrl, UrlPolicy, WebhookUrl};
