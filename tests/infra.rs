@@ -454,3 +454,53 @@ fn every_journey_path_reaches_serve_journey() {
     }
     assert!(route_matches("/j/{proxy+}", "/j/abc/session") && !route_matches("/h/{token}", "/h/a/b"));
 }
+
+/// `(action, resource)` pairs a role grants, resources as their YAML text.
+fn grants(t: &Template, role: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for policy in t.resource(role)["Properties"]["Policies"].as_array().into_iter().flatten() {
+        for s in policy["PolicyDocument"]["Statement"].as_array().into_iter().flatten() {
+            for action in one_or_many(&s["Action"]) {
+                out.push((action.as_str().unwrap().to_owned(), s["Resource"].to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn redaction_is_routed_and_its_erasure_may_delete_only_session_objects() {
+    let t = Template::load();
+    let routes: BTreeMap<String, String> = t
+        .of_type("AWS::ApiGatewayV2::Route")
+        .map(|(_, r)| {
+            let integration = references(&r["Target"]).into_iter().next().unwrap();
+            let uri = &t.resource(&integration)["Properties"]["IntegrationUri"];
+            (r["RouteKey"].as_str().unwrap().to_owned(), target(uri).unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(routes["POST /identity/{session_id}/redact"], "RedactSession");
+    assert_eq!(routes["GET /identity/{session_id}/events"], "GetSession");
+
+    let redact = grants(&t, "RedactSessionRole");
+    let queue = |name: &str| serde_json::json!({"Fn::GetAtt": [name, "Arn"]}).to_string();
+    assert!(redact.contains(&("sqs:SendMessage".into(), queue("StepQueue"))), "erasures go on the step queue");
+    assert!(!redact.iter().any(|(a, _)| a.starts_with("s3:")), "the HTTP function never touches the bucket");
+
+    let step = grants(&t, "ProcessStepRole");
+    let deletes: Vec<&String> = step.iter().filter(|(a, _)| a == "s3:DeleteObject").map(|(_, r)| r).collect();
+    assert_eq!(deletes.len(), 1);
+    assert!(deletes[0].contains("${Bucket.Arn}/sessions/*"), "{}", deletes[0]);
+    let listing = t.resource("ProcessStepRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == "s3:ListBucket")
+        .expect("the erasure lists the session's prefix")
+        .clone();
+    assert_eq!(listing["Condition"]["StringLike"]["s3:prefix"], "sessions/*");
+
+    let deliver = grants(&t, "DeliverWebhookRole");
+    let table = serde_json::json!({"Fn::GetAtt": ["Table", "Arn"]}).to_string();
+    assert!(deliver.contains(&("dynamodb:PutItem".into(), table)), "attempts are appended to the session");
+}

@@ -13,6 +13,7 @@ pub mod session;
 pub mod steps;
 pub mod tenant;
 pub mod text;
+pub mod timeline;
 pub mod urls;
 
 pub use audit::{AuditEvent, AuditKind, AuditTrail, DeviceClass};
