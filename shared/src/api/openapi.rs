@@ -101,7 +101,34 @@ fn server_paths() -> Value {
                 "responses": responses(&[(200, ok("The cancelled session", "Session"))], &[401, 404, 409, 503]),
             },
         },
+        "/identity/{session_id}/events": {
+            "parameters": [session_id],
+            "get": {
+                "tags": ["sessions"], "summary": "The session's audit timeline, oldest first (no personal data)",
+                "operationId": "sessionEvents",
+                "responses": responses(&[(200, ok("The timeline", "Events"))], &[401, 404, 503]),
+            },
+        },
+        "/identity/{session_id}/redact": {
+            "parameters": [session_id],
+            "post": {
+                "tags": ["sessions"], "summary": "Erase the session's captures and personal data (asynchronous; repeating it is harmless)",
+                "operationId": "redactSession",
+                "responses": responses(&[(202, ok("Redaction pending or already completed", "Redaction"))], &[401, 404, 409, 503]),
+            },
+        },
     })
+}
+
+/// A hosted page: HTML for success and for every failure the user may meet.
+fn html(description: &str) -> Value {
+    json!({"description": description, "content": {"text/html": {"schema": {"type": "string"}}}})
+}
+
+fn page_op(summary: &str, op_id: &str, param: Value, statuses: &[(u16, &str)]) -> Value {
+    let responses: Map<String, Value> = statuses.iter().map(|(s, d)| (s.to_string(), html(d))).collect();
+    json!({"tags": ["pages"], "summary": summary, "operationId": op_id, "security": [], "parameters": [param],
+           "responses": responses})
 }
 
 fn journey_paths() -> Value {
@@ -124,6 +151,27 @@ fn journey_paths() -> Value {
         "/j/{secret}/finish": {"get": journey_op("Redirect to `redirect_url` with the signed result", "finish",
             responses(&[(303, json!({"description": "To `redirect_url` with `token=<jwt>` added",
                 "headers": {"Location": {"schema": {"type": "string"}}}}))], &[404, 409, 503]))},
+        "/j/{secret}": {"get": page_op("The hosted journey page", "journeyPage",
+            path_param("secret", "the journey secret from `identity_url`"),
+            &[(200, "The journey (or, once finished, its finished page)"), (404, "No such journey"),
+              (410, "The journey expired or was cancelled"), (503, "Temporarily unavailable")])},
+        "/j/{secret}/handoff": {"post": journey_op("A single-use link (and its QR code) to continue on a phone",
+            "createHandoff", responses(&[(201, ok("The link, its QR code as SVG, and its expiry", "Handoff"))],
+                &[404, 409, 503]))},
+        "/h/{token}": {
+            "get": page_op("A handoff link's landing page", "handoffPage",
+                path_param("token", "the handoff token from the QR code"),
+                &[(200, "Continue on this phone"), (404, "No such link"), (410, "The link was used or expired"),
+                  (503, "Temporarily unavailable")]),
+            "post": page_op("Open the handoff link (once)", "openHandoff",
+                path_param("token", "the handoff token from the QR code"),
+                &[(303, "To the journey page, as the phone"), (404, "No such link"),
+                  (410, "The link was used or expired"), (503, "Temporarily unavailable")]),
+        },
+        "/assets/{file}": {"get": {"tags": ["pages"], "summary": "The pages' script and stylesheet (named by digest)",
+            "operationId": "asset", "security": [], "parameters": [path_param("file", "e.g. `journey-<digest>.js`")],
+            "responses": responses(&[(200, json!({"description": "The file, cacheable for a year", "content": {
+                "text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}}))], &[404])}},
         "/.well-known/jwks.json": {"get": {"tags": ["journey"], "summary": "Public keys for result tokens",
             "operationId": "jwks", "security": [], "responses": {"200": ok("A JWK set", "Jwks")}}},
         "/appendix/{token}": {"get": {"tags": ["journey"], "summary": "An evidence link", "operationId": "appendix",
@@ -201,6 +249,19 @@ fn schemas() -> Value {
             "challenge": {"type": "array", "items": {"type": "string"}},
             "consented": {"type": "boolean"},
             "details_provided": {"type": "object", "additionalProperties": {"type": "boolean"}},
+            "expires_at": {"type": "integer"}}},
+        "Events": {"type": "object", "required": ["status", "session_id", "events"], "properties": {
+            "status": {"const": "success"}, "session_id": {"type": "string", "format": "uuid"},
+            "events": {"type": "array", "items": {"type": "object", "required": ["at", "type"], "properties": {
+                "at": {"type": "integer", "description": "unix seconds"},
+                "type": {"type": "string", "examples": ["session.created", "journey.opened", "step.completed"]}}}},
+            "dropped": {"type": "integer", "description": "repeatable entries left out once the trail's cap was reached"}}},
+        "Redaction": {"type": "object", "required": ["status", "session_id", "redaction"], "properties": {
+            "status": {"const": "success"}, "session_id": {"type": "string", "format": "uuid"},
+            "redaction": {"type": "string", "enum": ["pending", "completed"]}}},
+        "Handoff": {"type": "object", "required": ["url", "qr_svg", "expires_at"], "properties": {
+            "url": {"type": "string", "description": "single use; opens with a POST from its landing page"},
+            "qr_svg": {"type": "string", "description": "the URL as a QR code, an SVG document"},
             "expires_at": {"type": "integer"}}},
         "UploadRequest": {"type": "object", "required": ["artifact", "content_type"], "properties": {
             "artifact": {"type": "string", "enum": artifacts},
@@ -305,7 +366,7 @@ mod tests {
                 assert_eq!(route(&other, &path), Err(ErrorKind::MethodNotAllowed), "{other} {template}");
             }
         }
-        for unknown in ["/", "/identity/a/b", "/j/s3cret/nope", "/openapi.yaml", "/appendix", "/.well-known/other"] {
+        for unknown in ["/", "/identity/a/b/c", "/j/s3cret/nope", "/openapi.yaml", "/appendix", "/.well-known/other"] {
             assert_eq!(route("GET", unknown), Err(ErrorKind::NotFound), "{unknown}");
         }
     }
@@ -356,7 +417,9 @@ mod tests {
                     assert!(params.iter().any(|p| p["name"] == name && p["in"] == "path"), "{method} {path}: {name}");
                 }
                 for (status, response) in op["responses"].as_object().unwrap() {
-                    if status.starts_with('4') || status.starts_with('5') {
+                    // Pages answer their failures with pages; everything else with the error shape.
+                    let page = response["content"].get("text/html").is_some();
+                    if (status.starts_with('4') || status.starts_with('5')) && !page {
                         let schema = &response["content"]["application/json"]["schema"]["$ref"];
                         assert_eq!(schema, "#/components/schemas/Error", "{method} {path} {status}");
                     }
