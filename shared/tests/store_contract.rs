@@ -2,6 +2,9 @@
 //! DynamoDB store (against DynamoDB Local; `scripts/test` starts it and sets
 //! `AWS_ENDPOINT_URL_DYNAMODB`).
 
+#[path = "common/dynamodb.rs"]
+mod dynamodb_local;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -280,7 +283,7 @@ async fn sqlite_store() -> Option<Arc<dyn Store>> {
 }
 
 async fn dynamodb_store() -> Option<Arc<dyn Store>> {
-    let store = shared_testing::dynamodb_store_for_tests().await?;
+    let store = dynamodb_local::dynamodb_store_for_tests().await?;
     Some(Arc::new(store))
 }
 
@@ -308,7 +311,7 @@ async fn sqlite_inserts_purge_sessions_past_retention() {
 /// by TTL, so the attribute itself is checked).
 #[tokio::test]
 async fn dynamodb_ttl_follows_the_session_retention() {
-    let Some(store) = shared_testing::dynamodb_store_for_tests().await else { return };
+    let Some(store) = dynamodb_local::dynamodb_store_for_tests().await else { return };
     let t = with_tenant(&store).await;
     let mut s = session(&t, "cust_ttl", NOW);
     s.retention = RetentionDays::new(3).unwrap();
@@ -335,30 +338,3 @@ async fn dynamodb_ttl_follows_the_session_retention() {
     assert_eq!(ttl(get.send().await.unwrap().item), NOW + 7200 + 3 * 86_400, "counted from the later end");
 }
 
-mod shared_testing {
-    use shared::store::dynamodb::DynamoStore;
-    use tokio::sync::OnceCell;
-
-    static TABLE: OnceCell<String> = OnceCell::const_new();
-
-    /// DynamoDB Local must be running unless `TI_SKIP_DYNAMODB=1` says to skip on purpose.
-    pub async fn dynamodb_store_for_tests() -> Option<DynamoStore> {
-        if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
-            if std::env::var("TI_SKIP_DYNAMODB").as_deref() == Ok("1") {
-                eprintln!("skipping DynamoDB contract test: TI_SKIP_DYNAMODB=1");
-                return None;
-            }
-            panic!(
-                "AWS_ENDPOINT_URL_DYNAMODB is not set: run `scripts/test` (it starts DynamoDB Local), or set TI_SKIP_DYNAMODB=1"
-            );
-        }
-        let table = TABLE
-            .get_or_init(|| async {
-                let table = format!("contract-{}", uuid::Uuid::new_v4().simple());
-                DynamoStore::from_env(&table).await.create_table().await.expect("create table");
-                table
-            })
-            .await;
-        Some(DynamoStore::from_env(table).await)
-    }
-}
