@@ -337,4 +337,3 @@ async fn dynamodb_ttl_follows_the_session_retention() {
         client.get_item().table_name(store.table_name()).set_key(Some(key(format!("SESSION#{}", s.id), "SESSION")));
     assert_eq!(ttl(get.send().await.unwrap().item), NOW + 7200 + 3 * 86_400, "counted from the later end");
 }
-
