@@ -78,6 +78,13 @@ fn appendix_from_env(settings: &Settings) -> Result<AppendixLinks, ConfigError> 
     Ok(links)
 }
 
+/// `TI_WEBHOOK_QUEUE_URL` and `TI_STEP_QUEUE_URL` on one SQS client.
+fn webhook_and_step_queues(aws: &SdkConfig) -> Result<(Arc<SqsQueue>, Arc<SqsQueue>), ConfigError> {
+    let webhooks = SqsQueue::from_config(aws, env("TI_WEBHOOK_QUEUE_URL")?);
+    let steps = webhooks.sibling(env("TI_STEP_QUEUE_URL")?);
+    Ok((Arc::new(webhooks), Arc::new(steps)))
+}
+
 /// Adds the webhook queue, `TI_WEBHOOK_QUEUE_URL`, for functions that can end a session.
 pub fn with_webhooks_from_env(aws: &SdkConfig, identity: Identity) -> Result<Identity, ConfigError> {
     let queue = Arc::new(SqsQueue::from_config(aws, env("TI_WEBHOOK_QUEUE_URL")?));
@@ -97,9 +104,8 @@ pub async fn serve_with_webhooks(accept: fn(&Endpoint) -> bool) -> Result<(), la
 pub async fn serve_redaction(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     init_tracing();
     let aws = crate::sdk::from_env().await?;
-    let webhooks = SqsQueue::from_config(&aws, env("TI_WEBHOOK_QUEUE_URL")?);
-    let steps = Arc::new(webhooks.sibling(env("TI_STEP_QUEUE_URL")?));
-    let app = Arc::new(identity_from_env(&aws)?.with_webhooks(Arc::new(webhooks)).with_erasure(steps));
+    let (webhooks, steps) = webhook_and_step_queues(&aws)?;
+    let app = Arc::new(identity_from_env(&aws)?.with_webhooks(webhooks).with_erasure(steps));
     run_http(app, accept).await
 }
 
@@ -167,9 +173,8 @@ fn env(name: &'static str) -> Result<String, ConfigError> {
 /// The step pipeline from the environment: `TI_BUCKET`, `TI_STEP_QUEUE_URL`,
 /// `TI_STEP_MAX_RECEIVES` (the queue's maxReceiveCount, default 5) and `TI_CHECKS`.
 pub async fn pipeline_from_env(aws: &SdkConfig, runs_checks: bool) -> Result<Pipeline, lambda_http::Error> {
-    let webhooks = SqsQueue::from_config(aws, env("TI_WEBHOOK_QUEUE_URL")?);
-    let steps = Arc::new(webhooks.sibling(env("TI_STEP_QUEUE_URL")?));
-    let identity = Arc::new(identity_from_env(aws)?.with_webhooks(Arc::new(webhooks)));
+    let (webhooks, steps) = webhook_and_step_queues(aws)?;
+    let identity = Arc::new(identity_from_env(aws)?.with_webhooks(webhooks));
     let objects = Arc::new(S3Objects::from_config(aws, &env("TI_BUCKET")?)?);
     let max_receives = match std::env::var("TI_STEP_MAX_RECEIVES") {
         Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "TI_STEP_MAX_RECEIVES", reason: v })?,
