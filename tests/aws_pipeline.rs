@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use shared::api::journey::{self, JourneyApi, JourneyEndpoint};
 use shared::appendix::AppendixLinks;
 use shared::config::{Mode, Settings};
-use shared::domain::{KeyMode, SessionStatus, UrlPolicy};
+use shared::domain::{SessionStatus, UrlPolicy};
 use shared::objects::s3::S3Objects;
 use shared::pipeline::Pipeline;
 use shared::pipeline::sandbox::SandboxChecks;
@@ -112,19 +112,7 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
     let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let spec = TenantSpec {
-        name: "E2E".into(),
-        redirect_origins: vec!["https://yourapp.com".into()],
-        webhook_url: Some(hook_url),
-        default_steps: None,
-        default_threshold: None,
-        mode: KeyMode::Test,
-        demo_key: false,
-        result_signing: Default::default(),
-        rate_limit: Default::default(),
-        retention: None,
-        branding: Default::default(),
-    };
+    let spec = TenantSpec { webhook_url: Some(hook_url), ..TenantSpec::new("E2E", &["https://yourapp.com"]) };
     let now = shared::ports::Clock::now(&SystemClock);
     let (tenant, _) = create_tenant(&*store, UrlPolicy::AllowHttpLocalhost, spec, now).await.unwrap();
     let settings = Settings::new(Mode::Local, "http://127.0.0.1:8080").unwrap();

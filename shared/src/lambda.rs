@@ -170,9 +170,14 @@ fn env(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name).map_err(|_| ConfigError::Missing(name))
 }
 
-/// The step pipeline from the environment: `TI_BUCKET`, `TI_STEP_QUEUE_URL`,
-/// `TI_STEP_MAX_RECEIVES` (the queue's maxReceiveCount, default 5) and `TI_CHECKS`.
-pub async fn pipeline_from_env(aws: &SdkConfig, runs_checks: bool) -> Result<Pipeline, lambda_http::Error> {
+/// The step pipeline from the environment: `TI_BUCKET`, `TI_STEP_QUEUE_URL` and
+/// `TI_STEP_MAX_RECEIVES` (the queue's maxReceiveCount, default 5). `checks` are for the
+/// function that runs them; taking them built keeps the providers (image decoding, barcode
+/// reading, the HTTP gateways) out of the journey function's binary.
+pub fn pipeline_from_env(
+    aws: &SdkConfig,
+    checks: Option<Arc<dyn CheckProvider>>,
+) -> Result<Pipeline, lambda_http::Error> {
     let (webhooks, steps) = webhook_and_step_queues(aws)?;
     let identity = Arc::new(identity_from_env(aws)?.with_webhooks(webhooks));
     let objects = Arc::new(S3Objects::from_config(aws, &env("TI_BUCKET")?)?);
@@ -180,12 +185,11 @@ pub async fn pipeline_from_env(aws: &SdkConfig, runs_checks: bool) -> Result<Pip
         Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "TI_STEP_MAX_RECEIVES", reason: v })?,
         Err(_) => 5,
     };
-    let checks = if runs_checks { Some(checks_from_env(aws).await?) } else { None };
     Ok(Pipeline::new(identity, objects, steps, checks, max_receives))
 }
 
-/// Providers are chosen explicitly by `TI_CHECKS` (see [`crate::checks::config`]); an unknown
-/// choice, or a live provider without its settings, stops the cold start rather than
+/// The check providers, chosen explicitly by `TI_CHECKS` (see [`crate::checks::config`]): an
+/// unknown choice, or a live provider without its settings, stops the cold start rather than
 /// falling back to the sandbox.
 async fn checks_from_env(aws: &SdkConfig) -> Result<Arc<dyn CheckProvider>, lambda_http::Error> {
     let selection = Selection::parse(&env("TI_CHECKS")?)?;
@@ -205,7 +209,7 @@ pub fn result_tokens_from_env(settings: &Settings) -> Result<ResultTokens, lambd
 pub async fn serve_journey() -> Result<(), lambda_http::Error> {
     init_tracing();
     let aws = crate::sdk::from_env().await?;
-    let pipeline = Arc::new(pipeline_from_env(&aws, false).await?);
+    let pipeline = Arc::new(pipeline_from_env(&aws, None)?);
     let tokens = Arc::new(result_tokens_from_env(pipeline.identity().settings())?);
     let api = Arc::new(JourneyApi { pipeline, tokens });
     lambda_http::run(service_fn(move |req: lambda_http::Request| {
@@ -241,7 +245,8 @@ async fn journey_response(api: &JourneyApi, req: api::Request) -> api::Response 
 pub async fn serve_steps() -> Result<(), lambda_http::Error> {
     init_tracing();
     let aws = crate::sdk::from_env().await?;
-    let pipeline = Arc::new(pipeline_from_env(&aws, true).await?);
+    let checks = checks_from_env(&aws).await?;
+    let pipeline = Arc::new(pipeline_from_env(&aws, Some(checks))?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let pipeline = Arc::clone(&pipeline);
         let span = api::request_span(&event.context.request_id);

@@ -7,9 +7,21 @@
 //! roots are trusted, which sign every AWS service endpoint the SDK talks to; `TI_TLS_ROOTS`
 //! widens that to all of Mozilla's roots (`bundled`) or the platform store (`native`, for a
 //! proxy with its own certificate authority).
+//!
+//! Two more cold-start costs are avoided here, without changing what is resolved: the HTTPS
+//! client is validated once per process rather than once per service client, and when the
+//! credentials are in the environment (always, in Lambda) they are read from there directly
+//! rather than through the default chain, whose construction builds an STS client.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::{RuntimeComponents, RuntimeComponentsBuilder};
+use aws_smithy_runtime_api::shared::IntoShared;
+use aws_smithy_types::config_bag::ConfigBag;
 use base64::Engine;
 
 /// Where the HTTPS clients find the certificate authorities they trust.
@@ -35,21 +47,79 @@ impl TlsRoots {
     }
 }
 
-/// The default credential chain, region and endpoint overrides (`AWS_ENDPOINT_URL*`), with an
-/// HTTPS client trusting `roots`.
+/// Credentials (the environment's, else the rest of the default chain), region and endpoint
+/// overrides (`AWS_ENDPOINT_URL*`) as the SDK resolves them, with an HTTPS client trusting
+/// `roots`.
 pub async fn load(roots: TlsRoots) -> SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client(roots));
+    if credentials_in_env(|name| std::env::var(name).ok()) {
+        // What the default chain would resolve first, without building the rest of it.
+        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+    }
+    loader.load().await
+}
+
+/// The SDK's HTTPS client (rustls on aws-lc) trusting `roots`.
+fn https_client(roots: TlsRoots) -> SharedHttpClient {
+    let builder = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
     let trusted: fn(&[u8]) -> bool = match roots {
-        TlsRoots::Native => return loader.load().await,
+        TlsRoots::Native => return ValidatedOnce::wrap(builder.build_https()),
         TlsRoots::Aws => is_amazon_root,
         TlsRoots::Bundled => |_| true,
     };
     let context = TlsContext::builder().with_trust_store(bundled_trust_store(trusted)).build().expect("a TLS context");
-    let client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
-        .tls_context(context)
-        .build_https();
-    loader.http_client(client).load().await
+    ValidatedOnce::wrap(builder.tls_context(context).build_https())
+}
+
+/// Static keys, or a session's (`AWS_SESSION_TOKEN` too, as Lambda sets them): the first
+/// source the default credential chain tries.
+fn credentials_in_env(var: impl Fn(&str) -> Option<String>) -> bool {
+    let set = |name| var(name).is_some_and(|v| !v.is_empty());
+    set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY")
+}
+
+/// The SDK validates the HTTP client as it builds each service client, and the validation
+/// builds a TLS connector (parsing the trust store) only to drop it. The client is the same
+/// for every service, so once per process says all there is to say.
+#[derive(Debug)]
+struct ValidatedOnce {
+    inner: SharedHttpClient,
+    validated: AtomicBool,
+}
+
+impl ValidatedOnce {
+    fn wrap(inner: SharedHttpClient) -> SharedHttpClient {
+        ValidatedOnce { inner, validated: AtomicBool::new(false) }.into_shared()
+    }
+}
+
+impl HttpClient for ValidatedOnce {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.inner.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(
+        &self,
+        components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.validated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        // A failure is not remembered: the next client validates again and fails the same way.
+        self.inner.validate_base_client_config(components, cfg)?;
+        self.validated.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn validate_final_config(&self, components: &RuntimeComponents, cfg: &ConfigBag) -> Result<(), BoxError> {
+        self.inner.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.inner.connector_metadata()
+    }
 }
 
 /// [`load`] with the roots `TI_TLS_ROOTS` names.
@@ -59,9 +129,13 @@ pub async fn from_env() -> Result<SdkConfig, crate::config::ConfigError> {
 
 /// Amazon Root CA 1–4 and Starfield Services Root G2, the roots of Amazon Trust Services, found
 /// by their subject names (DER keeps them as plain strings).
+/// (Comparing every window instead of a substring search was a millisecond of each cold start.)
 fn is_amazon_root(der: &[u8]) -> bool {
-    const SUBJECTS: [&[u8]; 2] = [b"Amazon Root CA ", b"Starfield Services Root Certificate Authority - G2"];
-    SUBJECTS.iter().any(|subject| der.windows(subject.len()).any(|w| w == *subject))
+    use memchr::memmem::Finder;
+    static SUBJECTS: std::sync::LazyLock<[Finder<'static>; 2]> = std::sync::LazyLock::new(|| {
+        [Finder::new(b"Amazon Root CA "), Finder::new(b"Starfield Services Root Certificate Authority - G2")]
+    });
+    SUBJECTS.iter().any(|subject| subject.find(der).is_some())
 }
 
 /// The SDK's trust store takes PEM; the bundled roots are DER.
@@ -119,6 +193,70 @@ mod tests {
     fn the_aws_roots_are_amazon_trust_services_five() {
         let kept = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter(|der| is_amazon_root(der)).count();
         assert_eq!(kept, 5, "Amazon Root CA 1-4 and Starfield Services Root G2");
+    }
+
+    #[test]
+    fn credentials_come_from_the_environment_only_when_both_keys_are_there() {
+        let env = |pairs: &'static [(&str, &str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        assert!(credentials_in_env(env(&[("AWS_ACCESS_KEY_ID", "AKIA"), ("AWS_SECRET_ACCESS_KEY", "s")])));
+        assert!(!credentials_in_env(env(&[("AWS_ACCESS_KEY_ID", "AKIA")])), "half a key pair goes to the chain");
+        assert!(!credentials_in_env(env(&[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "s")])));
+        assert!(!credentials_in_env(env(&[])), "no keys: profile, web identity, container or instance");
+    }
+
+    /// Counts validations; no request is ever sent through it.
+    #[derive(Debug, Clone, Default)]
+    struct Counting {
+        validations: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        fail: bool,
+    }
+
+    impl Counting {
+        fn count(&self) -> usize {
+            self.validations.load(Ordering::SeqCst)
+        }
+    }
+
+    impl HttpClient for Counting {
+        fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+            unreachable!("the tests only build clients")
+        }
+
+        fn validate_base_client_config(&self, _: &RuntimeComponentsBuilder, _: &ConfigBag) -> Result<(), BoxError> {
+            self.validations.fetch_add(1, Ordering::SeqCst);
+            if self.fail { Err("no trust store".into()) } else { Ok(()) }
+        }
+    }
+
+    /// Builds an SQS client on `http`; the SDK panics when the HTTP client fails validation.
+    fn sqs_client_on(http: SharedHttpClient) -> bool {
+        let conf = aws_sdk_sqs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new("ap-southeast-2"))
+            .http_client(http)
+            .build();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| aws_sdk_sqs::Client::from_conf(conf))).is_ok()
+    }
+
+    #[test]
+    fn the_http_client_is_validated_once_for_all_service_clients() {
+        let counting = Counting::default();
+        let shared = ValidatedOnce::wrap(counting.clone().into_shared());
+        for _ in 0..3 {
+            assert!(sqs_client_on(shared.clone()));
+        }
+        assert_eq!(counting.count(), 1);
+    }
+
+    #[test]
+    fn a_failed_validation_is_not_remembered_as_a_pass() {
+        let counting = Counting { fail: true, ..Default::default() };
+        let shared = ValidatedOnce::wrap(counting.clone().into_shared());
+        assert!(!sqs_client_on(shared.clone()), "the SDK refuses a client that fails validation");
+        assert!(!sqs_client_on(shared), "and refuses it again");
+        assert_eq!(counting.count(), 2);
     }
 
     #[tokio::test]

@@ -433,6 +433,25 @@ pub struct TenantSpec {
     pub branding: crate::domain::tenant::Branding,
 }
 
+impl TenantSpec {
+    /// A test-mode tenant with every other setting at its default.
+    pub fn new(name: impl Into<String>, redirect_origins: &[&str]) -> Self {
+        TenantSpec {
+            name: name.into(),
+            redirect_origins: redirect_origins.iter().map(|origin| origin.to_string()).collect(),
+            webhook_url: None,
+            default_steps: None,
+            default_threshold: None,
+            mode: KeyMode::Test,
+            demo_key: false,
+            result_signing: Default::default(),
+            rate_limit: Default::default(),
+            retention: None,
+            branding: Default::default(),
+        }
+    }
+}
+
 /// Creates a tenant and its first API key. The key is returned once and stored only as a hash.
 pub async fn create_tenant(
     tenants: &dyn TenantStore,
@@ -484,17 +503,9 @@ pub async fn create_tenant(
 /// README's examples use.
 pub fn demo_tenant_spec() -> TenantSpec {
     TenantSpec {
-        name: "Demo tenant".into(),
-        redirect_origins: vec!["https://yourapp.com".into(), "http://localhost:3000".into()],
-        webhook_url: None,
-        default_steps: None,
-        default_threshold: None,
-        mode: KeyMode::Test,
         demo_key: true,
-        result_signing: Default::default(),
         rate_limit: crate::domain::tenant::RateLimit::DEMO,
-        retention: None,
-        branding: Default::default(),
+        ..TenantSpec::new("Demo tenant", &["https://yourapp.com", "http://localhost:3000"])
     }
 }
 

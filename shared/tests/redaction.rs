@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use shared::api;
 use shared::appendix::{self, AppendixLinks, LinkError};
 use shared::artifacts::Artifact;
-use shared::domain::{DeviceClass, KeyMode, RetentionDays, SessionId, Tenant, UrlPolicy};
+use shared::domain::{DeviceClass, RetentionDays, SessionId, Tenant, UrlPolicy};
 use shared::objects::ObjectStore;
 use shared::pipeline::object_created_event;
 use shared::pipeline::sandbox::SandboxChecks;
@@ -74,19 +74,8 @@ async fn rig(retention: Option<RetentionDays>) -> Rig {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let spec = TenantSpec {
-        name: "Redaction".into(),
-        redirect_origins: vec!["https://yourapp.com".into()],
-        webhook_url: Some(hook_url),
-        default_steps: None,
-        default_threshold: None,
-        mode: KeyMode::Test,
-        demo_key: false,
-        result_signing: Default::default(),
-        retention,
-        rate_limit: Default::default(),
-        branding: Default::default(),
-    };
+    let spec =
+        TenantSpec { webhook_url: Some(hook_url), retention, ..TenantSpec::new("Redaction", &["https://yourapp.com"]) };
     let (tenant, key) = create_tenant(&*demo.store, UrlPolicy::AllowHttpLocalhost, spec, clock.now()).await.unwrap();
     let hooks = local_queue("webhooks");
     let links = AppendixLinks::new([3; 32], BASE);

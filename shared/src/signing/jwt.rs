@@ -10,7 +10,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value, json};
 
-use super::{SigningError, SigningKey, public_xy};
+use super::{SigningError, SigningKey};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`; tokens live minutes, so keep it small.
 pub const CLOCK_SKEW_SECS: i64 = 30;
@@ -63,7 +63,9 @@ impl fmt::Debug for ResultSigner {
 impl ResultSigner {
     pub fn new(key: SigningKey) -> Result<Self, SigningError> {
         let (alg, kid, encoding) = match &key {
-            SigningKey::Es256 { kid, pkcs8 } => (Algorithm::ES256, Some(kid.clone()), EncodingKey::from_ec_der(pkcs8)),
+            SigningKey::Es256 { kid, pkcs8, .. } => {
+                (Algorithm::ES256, Some(kid.clone()), EncodingKey::from_ec_der(pkcs8))
+            }
             SigningKey::Hs256 { secret } => (Algorithm::HS256, None, EncodingKey::from_secret(secret)),
         };
         let verify_keys = vec![verify_key(&key)?];
@@ -265,14 +267,13 @@ fn parse_header(token: &str) -> Result<Map<String, Value>, SigningError> {
 
 fn verify_key(key: &SigningKey) -> Result<VerifyKey, SigningError> {
     match key {
-        SigningKey::Es256 { kid, pkcs8 } => {
+        SigningKey::Es256 { kid, public_xy: (x, y), .. } => {
             if kid.is_empty() {
                 return Err(SigningError::InvalidKey("kid must not be empty"));
             }
-            let (x, y) = public_xy(pkcs8)?;
             let mut point = vec![0x04];
-            point.extend_from_slice(&x);
-            point.extend_from_slice(&y);
+            point.extend_from_slice(x);
+            point.extend_from_slice(y);
             let es256 = Some((kid.clone(), URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y)));
             Ok(VerifyKey { es256, key: DecodingKey::from_ec_der(&point) })
         }
@@ -421,7 +422,7 @@ mod tests {
         assert_eq!((loaded.kid(), &loaded.jwks()["keys"][0]["x"]), (Some("k1"), &jwk["x"]));
         let sec1 = pem.replace("PRIVATE KEY", "EC PRIVATE KEY");
         let p384 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &SystemRandom::new()).unwrap();
-        let p384 = SigningKey::Es256 { kid: "k".into(), pkcs8: p384.as_ref().to_vec() }.pkcs8_pem().unwrap();
+        let p384 = crate::signing::pkcs8_pem(p384.as_ref());
         for bad in [sec1.as_str(), &p384, "-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----", ""] {
             assert!(matches!(SigningKey::es256_from_pem("k", bad), Err(InvalidKey(_))));
         }

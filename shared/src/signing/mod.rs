@@ -69,8 +69,10 @@ const PKCS8_PEM_LABEL: &str = "PRIVATE KEY";
 /// Key material for a [`jwt::ResultSigner`]. `Debug` never prints the private part.
 #[derive(Clone)]
 pub enum SigningKey {
-    /// An ECDSA P-256 private key as PKCS#8 DER, published in the JWKS under `kid`.
-    Es256 { kid: String, pkcs8: Vec<u8> },
+    /// An ECDSA P-256 private key as PKCS#8 DER, published in the JWKS under `kid`, with its
+    /// public point's x and y (32 bytes each), found once when the key is parsed: each parse
+    /// checks the pair with scalar multiplications, a measurable part of a cold start.
+    Es256 { kid: String, pkcs8: Vec<u8>, public_xy: (Vec<u8>, Vec<u8>) },
     /// A per-tenant shared secret (at least 32 bytes).
     Hs256 { secret: Vec<u8> },
 }
@@ -90,9 +92,9 @@ impl SigningKey {
         let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
             .map_err(|_| SigningError::Backend)?;
         let pkcs8 = doc.as_ref().to_vec();
-        let (x, y) = public_xy(&pkcs8)?;
-        let kid = jwk_thumbprint(&x, &y);
-        Ok(Self::Es256 { kid, pkcs8 })
+        let public_xy = public_xy(&pkcs8)?;
+        let kid = jwk_thumbprint(&public_xy.0, &public_xy.1);
+        Ok(Self::Es256 { kid, pkcs8, public_xy })
     }
 
     /// Loads a P-256 key from a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
@@ -102,8 +104,8 @@ impl SigningKey {
             return Err(SigningError::InvalidKey("kid must not be empty"));
         }
         let pkcs8 = decode_pem(pem)?;
-        public_xy(&pkcs8)?;
-        Ok(Self::Es256 { kid, pkcs8 })
+        let public_xy = public_xy(&pkcs8)?;
+        Ok(Self::Es256 { kid, pkcs8, public_xy })
     }
 
     pub fn hs256(secret: impl Into<Vec<u8>>) -> Self {
@@ -113,14 +115,19 @@ impl SigningKey {
     /// The ES256 private key as PKCS#8 PEM, to persist a generated key; `None` for HS256.
     pub fn pkcs8_pem(&self) -> Option<String> {
         let Self::Es256 { pkcs8, .. } = self else { return None };
-        let b64 = STANDARD.encode(pkcs8);
-        let body: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
-        Some(format!("-----BEGIN {PKCS8_PEM_LABEL}-----\n{}\n-----END {PKCS8_PEM_LABEL}-----\n", body.join("\n")))
+        Some(pkcs8_pem(pkcs8))
     }
 }
 
+/// PKCS#8 DER as PEM.
+pub(crate) fn pkcs8_pem(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let body: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    format!("-----BEGIN {PKCS8_PEM_LABEL}-----\n{}\n-----END {PKCS8_PEM_LABEL}-----\n", body.join("\n"))
+}
+
 /// Parses the PKCS#8 as a P-256 key and returns its public point's (x, y).
-pub(crate) fn public_xy(pkcs8: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SigningError> {
+fn public_xy(pkcs8: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SigningError> {
     let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
         .map_err(|_| SigningError::InvalidKey("not a PKCS#8 P-256 private key"))?;
     // Uncompressed SEC1 point: 0x04 || x || y.

@@ -17,13 +17,20 @@ struct Asset {
     body: &'static str,
 }
 
+/// The journey script, kept in parts by concept and joined here into one strict-mode
+/// function: one request, and the parts share its helpers without globals.
+const JOURNEY_JS: &str = concat!(
+    "(() => {\n  'use strict';\n",
+    include_str!("assets/journey/core.js"),
+    include_str!("assets/journey/start.js"),
+    include_str!("assets/journey/capture.js"),
+    include_str!("assets/journey/details.js"),
+    include_str!("assets/journey/finish.js"),
+    "\n  try { next(); } catch (err) { fail(err); }\n})();\n",
+);
+
 const FILES: [Asset; 2] = [
-    Asset {
-        stem: "journey",
-        ext: "js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("assets/journey.js"),
-    },
+    Asset { stem: "journey", ext: "js", content_type: "text/javascript; charset=utf-8", body: JOURNEY_JS },
     Asset {
         stem: "journey",
         ext: "css",
