@@ -1,6 +1,7 @@
 //! `total-identity`: the one-process local server (embedded storage by default) and the
 //! operator commands (create a tenant, create the DynamoDB table).
 
+mod aws;
 mod server;
 mod stores;
 mod uploads;

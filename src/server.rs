@@ -102,7 +102,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     ));
     let selection = Selection::parse(&args.checks)?;
     // AWS-backed providers (Textract, Rekognition, an S3 list) read the usual AWS settings.
-    let aws = if selection == Selection::SANDBOX { None } else { Some(shared::sdk::from_env().await?) };
+    let aws = if selection == Selection::SANDBOX { None } else { Some(crate::aws::sdk_config().await?) };
     let env = |name: &str| std::env::var(name).ok();
     let checks: Arc<dyn shared::pipeline::checks::CheckProvider> =
         Arc::new(checks::config::providers(selection, &env, aws.as_ref()).await?);

@@ -59,7 +59,7 @@ impl StoreArgs {
                 })
             }
             StoreKind::Dynamodb => {
-                let store = DynamoStore::from_config(&shared::sdk::from_env().await?, self.table.clone());
+                let store = DynamoStore::from_config(&crate::aws::sdk_config().await?, self.table.clone());
                 store.create_table().await?;
                 let store = Arc::new(store);
                 Ok(Stores {
@@ -74,7 +74,7 @@ impl StoreArgs {
 }
 
 pub async fn create_table(table: &str) -> Result<(), Box<dyn std::error::Error>> {
-    DynamoStore::from_config(&shared::sdk::from_env().await?, table).create_table().await?;
+    DynamoStore::from_config(&crate::aws::sdk_config().await?, table).create_table().await?;
     println!("DynamoDB table {table} is ready");
     Ok(())
 }

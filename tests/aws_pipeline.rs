@@ -85,12 +85,12 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
         return;
     }
     let run = uuid::Uuid::new_v4().simple().to_string();
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = shared::sdk::from_env().expect("the AWS settings in the environment");
     let sqs = aws_sdk_sqs::Client::new(&config);
 
-    let store = Arc::new(DynamoStore::from_env(&format!("e2e-{run}")).await);
+    let store = Arc::new(DynamoStore::from_env(&format!("e2e-{run}")).unwrap());
     store.create_table().await.unwrap();
-    let objects = Arc::new(S3Objects::from_env(&format!("e2e-{run}")).await.unwrap());
+    let objects = Arc::new(S3Objects::from_env(&format!("e2e-{run}")).unwrap());
     objects.create_bucket().await.unwrap();
     let (steps_url, _) = create_queue_with_dlq(&sqs, &format!("steps-{run}"), 2, 3).await.unwrap();
     objects.notify_queue(&queue_arn(&sqs, &steps_url).await.unwrap()).await.unwrap();

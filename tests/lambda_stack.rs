@@ -220,7 +220,7 @@ impl Drop for Poller {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_deletes_successes_and_leaves_reported_failures_for_the_dead_letter_queue() {
     let Some(stack) = stack() else { return };
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = shared::sdk::from_env().expect("the AWS settings in the environment");
     let sqs = aws_sdk_sqs::Client::new(&config);
     let name = format!("poller-{}", uuid::Uuid::new_v4().simple());
     // One-second visibility and two receives, so that a failure reaches the DLQ in seconds.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
+use aws_types::SdkConfig;
 
 use bytes::Bytes;
 use lambda_http::{Body, service_fn};
@@ -30,14 +30,20 @@ use crate::signing::{ResultSigner, SigningKey};
 use crate::store::dynamodb::DynamoStore;
 use crate::webhooks::{Deliverer, TenantSecrets};
 
-/// JSON logs without ANSI colours, filtered by `RUST_LOG` (default `info`).
+/// JSON logs without ANSI colours, filtered by `RUST_LOG` (default `info`): a level, and
+/// `target=level` pairs, comma-separated. (`Targets` rather than `EnvFilter`: the span and
+/// field filters a function never uses would link a regex engine into every cold start.)
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use tracing_subscriber::Layer;
     use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
+    let setting = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
+    let parsed = setting.as_deref().map(str::parse::<Targets>);
+    let filter = match &parsed {
+        Some(Ok(targets)) => targets.clone(),
+        _ => Targets::new().with_default(LevelFilter::INFO),
+    };
     let capped = api::BODY_LOGGING_TARGETS
         .iter()
         .fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| t.with_target(*target, LevelFilter::INFO));
@@ -48,6 +54,9 @@ pub fn init_tracing() {
         .with_span_list(false)
         .without_time();
     let _ = tracing_subscriber::registry().with(logs.with_filter(filter.and(capped))).try_init();
+    if let Some(Err(e)) = parsed {
+        tracing::warn!(error = %e, "RUST_LOG is not a list of levels and target=level pairs; logging at info");
+    }
     crate::metrics::install(crate::metrics::Stdout);
 }
 
@@ -94,7 +103,7 @@ pub fn with_webhooks_from_env(aws: &SdkConfig, identity: Identity) -> Result<Ide
 /// Like [`serve`], for a function that can end sessions and so sends their webhooks.
 pub async fn serve_with_webhooks(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     init_tracing();
-    let aws = crate::sdk::from_env().await?;
+    let aws = crate::sdk::from_env()?;
     let app = Arc::new(with_webhooks_from_env(&aws, identity_from_env(&aws)?)?);
     run_http(app, accept).await
 }
@@ -103,7 +112,7 @@ pub async fn serve_with_webhooks(accept: fn(&Endpoint) -> bool) -> Result<(), la
 /// step queue, `TI_STEP_QUEUE_URL`.
 pub async fn serve_redaction(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     init_tracing();
-    let aws = crate::sdk::from_env().await?;
+    let aws = crate::sdk::from_env()?;
     let (webhooks, steps) = webhook_and_step_queues(&aws)?;
     let app = Arc::new(identity_from_env(&aws)?.with_webhooks(webhooks).with_erasure(steps));
     run_http(app, accept).await
@@ -112,7 +121,7 @@ pub async fn serve_redaction(accept: fn(&Endpoint) -> bool) -> Result<(), lambda
 /// Runs a function that serves the endpoints `accept` admits.
 pub async fn serve(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     init_tracing();
-    let aws = crate::sdk::from_env().await?;
+    let aws = crate::sdk::from_env()?;
     run_http(Arc::new(identity_from_env(&aws)?), accept).await
 }
 
@@ -208,7 +217,7 @@ pub fn result_tokens_from_env(settings: &Settings) -> Result<ResultTokens, lambd
 /// Runs the journey function: the public endpoints under `/j/{secret}/...` and the JWKS.
 pub async fn serve_journey() -> Result<(), lambda_http::Error> {
     init_tracing();
-    let aws = crate::sdk::from_env().await?;
+    let aws = crate::sdk::from_env()?;
     let pipeline = Arc::new(pipeline_from_env(&aws, None)?);
     let tokens = Arc::new(result_tokens_from_env(pipeline.identity().settings())?);
     let api = Arc::new(JourneyApi { pipeline, tokens });
@@ -244,7 +253,7 @@ async fn journey_response(api: &JourneyApi, req: api::Request) -> api::Response 
 /// Runs the step function: SQS batches in, the ids to retry out.
 pub async fn serve_steps() -> Result<(), lambda_http::Error> {
     init_tracing();
-    let aws = crate::sdk::from_env().await?;
+    let aws = crate::sdk::from_env()?;
     let checks = checks_from_env(&aws).await?;
     let pipeline = Arc::new(pipeline_from_env(&aws, Some(checks))?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
@@ -264,7 +273,7 @@ pub async fn handle_steps(pipeline: &Pipeline, event: SqsEvent) -> SqsBatchRespo
 /// delays) and `TI_WEBHOOK_DLQ_URL` (where deliveries that never succeed end).
 pub async fn serve_webhooks() -> Result<(), lambda_http::Error> {
     init_tracing();
-    let aws = crate::sdk::from_env().await?;
+    let aws = crate::sdk::from_env()?;
     let tenants = Arc::new(DynamoStore::from_config(&aws, env("TI_TABLE")?));
     let queue = Arc::new(SqsQueue::from_config(&aws, env("TI_WEBHOOK_QUEUE_URL")?));
     let dead_letter = Arc::new(queue.sibling(env("TI_WEBHOOK_DLQ_URL")?));

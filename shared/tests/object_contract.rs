@@ -369,7 +369,7 @@ async fn s3_objects() -> Option<S3Objects> {
         return None;
     }
     let bucket = format!("ti-objects-{}", uuid::Uuid::new_v4().simple());
-    let objects = S3Objects::from_env(&bucket).await.expect("S3 adapter");
+    let objects = S3Objects::from_env(&bucket).expect("S3 adapter");
     objects.create_bucket().await.expect("create bucket");
     // Idempotent: a second create is fine.
     objects.create_bucket().await.expect("create bucket again");
@@ -390,7 +390,7 @@ contract!(s3, s3_harness());
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_uploads_notify_the_queue() {
     let Some(objects) = s3_objects().await else { return };
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = shared::sdk::from_env().expect("the AWS settings in the environment");
     let sqs = aws_sdk_sqs::Client::new(&config);
     let queue = format!("ti-uploads-{}", uuid::Uuid::new_v4().simple());
     let url = sqs.create_queue().queue_name(&queue).send().await.unwrap().queue_url.unwrap();

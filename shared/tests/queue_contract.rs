@@ -226,7 +226,7 @@ async fn sqs_client() -> Option<aws_sdk_sqs::Client> {
         }
         panic!("AWS_ENDPOINT_URL is not set: run `scripts/test` (it starts LocalStack), or set TI_SKIP_LOCALSTACK=1");
     }
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = shared::sdk::from_env().expect("the AWS settings in the environment");
     Some(aws_sdk_sqs::Client::new(&config))
 }
 

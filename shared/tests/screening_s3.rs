@@ -25,7 +25,7 @@ async fn the_list_loads_from_s3_and_follows_a_refresh() {
         }
         panic!("AWS_ENDPOINT_URL is not set: run `scripts/test` (it starts LocalStack), or set TI_SKIP_LOCALSTACK=1");
     }
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = shared::sdk::from_env().expect("the AWS settings in the environment");
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
     let bucket = format!("ti-screening-{}", uuid::Uuid::new_v4().simple());
     let region = aws_sdk_s3::types::BucketLocationConstraint::from(config.region().unwrap().as_ref());

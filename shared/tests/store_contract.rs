@@ -316,7 +316,7 @@ async fn dynamodb_ttl_follows_the_session_retention() {
     let mut s = session(&t, "cust_ttl", NOW);
     s.retention = RetentionDays::new(3).unwrap();
     store.insert_session(&s, None, NOW).await.unwrap();
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = shared::sdk::from_env().expect("the AWS settings in the environment");
     let client = aws_sdk_dynamodb::Client::new(&config);
     let ttl = |item: Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>| {
         item.unwrap()["ttl"].as_n().unwrap().parse::<i64>().unwrap()

@@ -177,9 +177,9 @@ pub mod aws_backed {
     use crate::checks::liveness::FaceAnalyzer;
     use crate::config::ConfigError;
 
-    pub type Aws<'a> = Option<&'a aws_config::SdkConfig>;
+    pub type Aws<'a> = Option<&'a aws_types::SdkConfig>;
 
-    fn config<'a>(aws: Aws<'a>, name: &'static str, what: &str) -> Result<&'a aws_config::SdkConfig, ConfigError> {
+    fn config<'a>(aws: Aws<'a>, name: &'static str, what: &str) -> Result<&'a aws_types::SdkConfig, ConfigError> {
         aws.ok_or_else(|| ConfigError::Invalid { name, reason: format!("{what} needs AWS credentials and a region") })
     }
 

@@ -35,7 +35,7 @@ struct Loaded {
 
 impl S3ScreeningList {
     /// Loads the list now: a function that cannot screen should fail its cold start.
-    pub async fn load(config: &aws_config::SdkConfig, bucket: String, prefix: String) -> Result<Self, ConfigError> {
+    pub async fn load(config: &aws_types::SdkConfig, bucket: String, prefix: String) -> Result<Self, ConfigError> {
         Self::load_with(Client::new(config), bucket, prefix).await
     }
 

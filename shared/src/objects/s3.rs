@@ -36,15 +36,16 @@ pub struct S3Objects {
 }
 
 impl S3Objects {
-    /// An adapter on its own configuration ([`crate::sdk::load`], Amazon roots): for tools and tests.
-    pub async fn from_env(bucket: &str) -> Result<Self, ObjectError> {
-        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Aws).await, bucket)
+    /// An adapter on its own configuration ([`crate::sdk::from_env`]): for tools and tests.
+    pub fn from_env(bucket: &str) -> Result<Self, ObjectError> {
+        let config = crate::sdk::from_env().map_err(|e| ObjectError::Backend(e.to_string()))?;
+        Self::from_config(&config, bucket)
     }
 
     /// An adapter on a shared SDK configuration. An endpoint override (AWS_ENDPOINT_URL_S3,
     /// then AWS_ENDPOINT_URL or the profile's) switches to path-style addressing, which
     /// LocalStack needs.
-    pub fn from_config(config: &aws_config::SdkConfig, bucket: &str) -> Result<Self, ObjectError> {
+    pub fn from_config(config: &aws_types::SdkConfig, bucket: &str) -> Result<Self, ObjectError> {
         let region = config.region().ok_or_else(|| ObjectError::Backend("no AWS region configured".into()))?;
         let region = region.as_ref().to_owned();
         let credentials = config

@@ -65,7 +65,7 @@ impl SqsQueue {
     }
 
     /// A queue on a shared SDK configuration (AWS_ENDPOINT_URL is honoured).
-    pub fn from_config(config: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
+    pub fn from_config(config: &aws_types::SdkConfig, queue_url: impl Into<String>) -> Self {
         Self::new(Client::new(config), queue_url)
     }
 
@@ -74,9 +74,9 @@ impl SqsQueue {
         Self::new(self.client.clone(), queue_url)
     }
 
-    /// A queue on its own configuration ([`crate::sdk::load`], Amazon roots): for tools and tests.
-    pub async fn from_env(queue_url: impl Into<String>) -> Self {
-        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Aws).await, queue_url)
+    /// A queue on its own configuration ([`crate::sdk::from_env`]): for tools and tests.
+    pub fn from_env(queue_url: impl Into<String>) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self::from_config(&crate::sdk::from_env()?, queue_url))
     }
 
     pub fn queue_url(&self) -> &str {

@@ -131,13 +131,13 @@ impl DynamoStore {
     }
 
     /// A store on a shared SDK configuration (AWS_ENDPOINT_URL_DYNAMODB is honoured).
-    pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+    pub fn from_config(config: &aws_types::SdkConfig, table: impl Into<String>) -> Self {
         Self::new(Client::new(config), table)
     }
 
-    /// A store on its own configuration ([`crate::sdk::load`], Amazon roots): for tools and tests.
-    pub async fn from_env(table: &str) -> Self {
-        Self::from_config(&crate::sdk::load(crate::sdk::TlsRoots::Aws).await, table)
+    /// A store on its own configuration ([`crate::sdk::from_env`]): for tools and tests.
+    pub fn from_env(table: &str) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self::from_config(&crate::sdk::from_env()?, table))
     }
 
     pub(super) fn client(&self) -> &Client {

@@ -20,9 +20,13 @@ pub async fn dynamodb_store_for_tests() -> Option<DynamoStore> {
     let table = TABLE
         .get_or_init(|| async {
             let table = format!("contract-{}", uuid::Uuid::new_v4().simple());
-            DynamoStore::from_env(&table).await.create_table().await.expect("create table");
+            DynamoStore::from_env(&table)
+                .expect("the AWS settings in the environment")
+                .create_table()
+                .await
+                .expect("create table");
             table
         })
         .await;
-    Some(DynamoStore::from_env(table).await)
+    Some(DynamoStore::from_env(table).expect("the AWS settings in the environment"))
 }

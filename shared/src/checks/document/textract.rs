@@ -39,7 +39,7 @@ impl TextractReader {
         Self { client, min_confidence: DEFAULT_MIN_CONFIDENCE }
     }
 
-    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+    pub fn from_config(config: &aws_types::SdkConfig) -> Self {
         Self::new(Client::new(config))
     }
 

@@ -34,7 +34,7 @@ impl RekognitionFaces {
         Self { client }
     }
 
-    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+    pub fn from_config(config: &aws_types::SdkConfig) -> Self {
         Self::new(Client::new(config))
     }
 }

@@ -1,21 +1,24 @@
-//! The AWS SDK configuration, loaded once per cold start and shared by every client.
+//! The AWS SDK configuration, built once per cold start and shared by every client.
 //!
-//! Its HTTPS client trusts root certificates compiled into the binary instead of the
-//! platform's: loading the platform store reads every file of the certificate directory, and
-//! the SDK parses the trust store again for every client it builds, which together were most
-//! of the functions' init time (README "Cold start"). By default only Amazon Trust Services'
-//! roots are trusted, which sign every AWS service endpoint the SDK talks to; `TI_TLS_ROOTS`
-//! widens that to all of Mozilla's roots (`bundled`) or the platform store (`native`, for a
-//! proxy with its own certificate authority).
+//! A function's configuration comes from its environment alone ([`from_env`]): Lambda puts
+//! the region and the role's credentials there, and the SDK's general loader, with its
+//! profiles, SSO and metadata providers, was a measurable part of every cold start.
 //!
-//! Two more cold-start costs are avoided here, without changing what is resolved: the HTTPS
-//! client is validated once per process rather than once per service client, and when the
-//! credentials are in the environment (always, in Lambda) they are read from there directly
-//! rather than through the default chain, whose construction builds an STS client.
+//! The HTTPS client ([`https_client`]) trusts root certificates compiled into the binary
+//! instead of the platform's: loading the platform store reads every file of the certificate
+//! directory, and the SDK parses the trust store again for every client it builds, which
+//! together were most of the functions' init time (README "Cold start"). By default only
+//! Amazon Trust Services' roots are trusted, which sign every AWS service endpoint the SDK
+//! talks to; `TI_TLS_ROOTS` widens that to all of Mozilla's roots (`bundled`) or the platform
+//! store (`native`, for a proxy with its own certificate authority). The client is validated
+//! once per process rather than once per service client.
+
+mod environment;
+
+pub use environment::{AwsEnvironment, from_env};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
@@ -47,20 +50,8 @@ impl TlsRoots {
     }
 }
 
-/// Credentials (the environment's, else the rest of the default chain), region and endpoint
-/// overrides (`AWS_ENDPOINT_URL*`) as the SDK resolves them, with an HTTPS client trusting
-/// `roots`.
-pub async fn load(roots: TlsRoots) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client(roots));
-    if credentials_in_env(|name| std::env::var(name).ok()) {
-        // What the default chain would resolve first, without building the rest of it.
-        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
-    }
-    loader.load().await
-}
-
 /// The SDK's HTTPS client (rustls on aws-lc) trusting `roots`.
-fn https_client(roots: TlsRoots) -> SharedHttpClient {
+pub fn https_client(roots: TlsRoots) -> SharedHttpClient {
     let builder = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
     let trusted: fn(&[u8]) -> bool = match roots {
@@ -70,13 +61,6 @@ fn https_client(roots: TlsRoots) -> SharedHttpClient {
     };
     let context = TlsContext::builder().with_trust_store(bundled_trust_store(trusted)).build().expect("a TLS context");
     ValidatedOnce::wrap(builder.tls_context(context).build_https())
-}
-
-/// Static keys, or a session's (`AWS_SESSION_TOKEN` too, as Lambda sets them): the first
-/// source the default credential chain tries.
-fn credentials_in_env(var: impl Fn(&str) -> Option<String>) -> bool {
-    let set = |name| var(name).is_some_and(|v| !v.is_empty());
-    set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY")
 }
 
 /// The SDK validates the HTTP client as it builds each service client, and the validation
@@ -120,11 +104,6 @@ impl HttpClient for ValidatedOnce {
     fn connector_metadata(&self) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
         self.inner.connector_metadata()
     }
-}
-
-/// [`load`] with the roots `TI_TLS_ROOTS` names.
-pub async fn from_env() -> Result<SdkConfig, crate::config::ConfigError> {
-    Ok(load(TlsRoots::from_env()?).await)
 }
 
 /// Amazon Root CA 1–4 and Starfield Services Root G2, the roots of Amazon Trust Services, found
@@ -195,17 +174,6 @@ mod tests {
         assert_eq!(kept, 5, "Amazon Root CA 1-4 and Starfield Services Root G2");
     }
 
-    #[test]
-    fn credentials_come_from_the_environment_only_when_both_keys_are_there() {
-        let env = |pairs: &'static [(&str, &str)]| {
-            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-        };
-        assert!(credentials_in_env(env(&[("AWS_ACCESS_KEY_ID", "AKIA"), ("AWS_SECRET_ACCESS_KEY", "s")])));
-        assert!(!credentials_in_env(env(&[("AWS_ACCESS_KEY_ID", "AKIA")])), "half a key pair goes to the chain");
-        assert!(!credentials_in_env(env(&[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "s")])));
-        assert!(!credentials_in_env(env(&[])), "no keys: profile, web identity, container or instance");
-    }
-
     /// Counts validations; no request is ever sent through it.
     #[derive(Debug, Clone, Default)]
     struct Counting {
@@ -233,7 +201,7 @@ mod tests {
     /// Builds an SQS client on `http`; the SDK panics when the HTTP client fails validation.
     fn sqs_client_on(http: SharedHttpClient) -> bool {
         let conf = aws_sdk_sqs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
+            .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
             .region(aws_sdk_sqs::config::Region::new("ap-southeast-2"))
             .http_client(http)
             .build();
@@ -263,9 +231,20 @@ mod tests {
     async fn a_client_on_the_aws_roots_builds_its_connector_and_sends() {
         // The SDK parses the trust store when it first builds a connector; a bad certificate
         // would panic there. Nothing listens on port 9, so the request fails to dispatch.
-        let config = load(TlsRoots::Aws).await;
         let sqs = aws_sdk_sqs::Client::from_conf(
-            aws_sdk_sqs::config::Builder::from(&config).endpoint_url("http://127.0.0.1:9").build(),
+            aws_sdk_sqs::Config::builder()
+                .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+                .region(aws_sdk_sqs::config::Region::new("ap-southeast-2"))
+                .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                    "AKIDEXAMPLE",
+                    "secret",
+                    None,
+                    None,
+                    "test",
+                ))
+                .http_client(https_client(TlsRoots::Aws))
+                .endpoint_url("http://127.0.0.1:9")
+                .build(),
         );
         let err = sqs.list_queues().send().await.expect_err("nothing listens on port 9");
         assert!(matches!(err, aws_sdk_sqs::error::SdkError::DispatchFailure(_)), "{err:?}");
