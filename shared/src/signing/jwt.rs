@@ -10,7 +10,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value, json};
 
-use super::{SigningError, SigningKey};
+use super::{KeyMaterial, SigningError, SigningKey};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`; tokens live minutes, so keep it small.
 pub const CLOCK_SKEW_SECS: i64 = 30;
@@ -62,11 +62,11 @@ impl fmt::Debug for ResultSigner {
 
 impl ResultSigner {
     pub fn new(key: SigningKey) -> Result<Self, SigningError> {
-        let (alg, kid, encoding) = match &key {
-            SigningKey::Es256 { kid, pkcs8, .. } => {
+        let (alg, kid, encoding) = match &key.0 {
+            KeyMaterial::Es256 { kid, pkcs8, .. } => {
                 (Algorithm::ES256, Some(kid.clone()), EncodingKey::from_ec_der(pkcs8))
             }
-            SigningKey::Hs256 { secret } => (Algorithm::HS256, None, EncodingKey::from_secret(secret)),
+            KeyMaterial::Hs256 { secret } => (Algorithm::HS256, None, EncodingKey::from_secret(secret)),
         };
         let verify_keys = vec![verify_key(&key)?];
         Ok(Self { alg, kid, encoding, verify_keys })
@@ -266,8 +266,8 @@ fn parse_header(token: &str) -> Result<Map<String, Value>, SigningError> {
 }
 
 fn verify_key(key: &SigningKey) -> Result<VerifyKey, SigningError> {
-    match key {
-        SigningKey::Es256 { kid, public_xy: (x, y), .. } => {
+    match &key.0 {
+        KeyMaterial::Es256 { kid, public_xy: (x, y), .. } => {
             if kid.is_empty() {
                 return Err(SigningError::InvalidKey("kid must not be empty"));
             }
@@ -277,10 +277,10 @@ fn verify_key(key: &SigningKey) -> Result<VerifyKey, SigningError> {
             let es256 = Some((kid.clone(), URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y)));
             Ok(VerifyKey { es256, key: DecodingKey::from_ec_der(&point) })
         }
-        SigningKey::Hs256 { secret } if secret.len() < MIN_HS256_SECRET_LEN => {
+        KeyMaterial::Hs256 { secret } if secret.len() < MIN_HS256_SECRET_LEN => {
             Err(SigningError::InvalidKey("HS256 secret must be at least 32 bytes"))
         }
-        SigningKey::Hs256 { secret } => Ok(VerifyKey { es256: None, key: DecodingKey::from_secret(secret) }),
+        KeyMaterial::Hs256 { secret } => Ok(VerifyKey { es256: None, key: DecodingKey::from_secret(secret) }),
     }
 }
 

@@ -66,9 +66,14 @@ pub enum SigningError {
 
 const PKCS8_PEM_LABEL: &str = "PRIVATE KEY";
 
-/// Key material for a [`jwt::ResultSigner`]. `Debug` never prints the private part.
+/// Key material for a [`jwt::ResultSigner`]. `Debug` never prints the private part. Built
+/// only by the constructors below, so an ES256 key's public point always matches its private
+/// key.
 #[derive(Clone)]
-pub enum SigningKey {
+pub struct SigningKey(KeyMaterial);
+
+#[derive(Clone)]
+enum KeyMaterial {
     /// An ECDSA P-256 private key as PKCS#8 DER, published in the JWKS under `kid`, with its
     /// public point's x and y (32 bytes each), found once when the key is parsed: each parse
     /// checks the pair with scalar multiplications, a measurable part of a cold start.
@@ -79,9 +84,11 @@ pub enum SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Es256 { kid, .. } => f.debug_struct("Es256").field("kid", kid).field("pkcs8", &"[redacted]").finish(),
-            Self::Hs256 { .. } => f.debug_struct("Hs256").field("secret", &"[redacted]").finish(),
+        match &self.0 {
+            KeyMaterial::Es256 { kid, .. } => {
+                f.debug_struct("Es256").field("kid", kid).field("pkcs8", &"[redacted]").finish()
+            }
+            KeyMaterial::Hs256 { .. } => f.debug_struct("Hs256").field("secret", &"[redacted]").finish(),
         }
     }
 }
@@ -94,7 +101,7 @@ impl SigningKey {
         let pkcs8 = doc.as_ref().to_vec();
         let public_xy = public_xy(&pkcs8)?;
         let kid = jwk_thumbprint(&public_xy.0, &public_xy.1);
-        Ok(Self::Es256 { kid, pkcs8, public_xy })
+        Ok(Self(KeyMaterial::Es256 { kid, pkcs8, public_xy }))
     }
 
     /// Loads a P-256 key from a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
@@ -105,16 +112,16 @@ impl SigningKey {
         }
         let pkcs8 = decode_pem(pem)?;
         let public_xy = public_xy(&pkcs8)?;
-        Ok(Self::Es256 { kid, pkcs8, public_xy })
+        Ok(Self(KeyMaterial::Es256 { kid, pkcs8, public_xy }))
     }
 
     pub fn hs256(secret: impl Into<Vec<u8>>) -> Self {
-        Self::Hs256 { secret: secret.into() }
+        Self(KeyMaterial::Hs256 { secret: secret.into() })
     }
 
     /// The ES256 private key as PKCS#8 PEM, to persist a generated key; `None` for HS256.
     pub fn pkcs8_pem(&self) -> Option<String> {
-        let Self::Es256 { pkcs8, .. } = self else { return None };
+        let KeyMaterial::Es256 { pkcs8, .. } = &self.0 else { return None };
         Some(pkcs8_pem(pkcs8))
     }
 }
