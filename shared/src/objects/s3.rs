@@ -42,8 +42,9 @@ impl S3Objects {
         Self::from_config(&config, bucket)
     }
 
-    /// An adapter on a shared SDK configuration. An endpoint override (AWS_ENDPOINT_URL_S3,
-    /// then AWS_ENDPOINT_URL or the profile's) switches to path-style addressing, which
+    /// An adapter on a shared SDK configuration. An endpoint override (`AWS_ENDPOINT_URL_S3`,
+    /// then `AWS_ENDPOINT_URL`, found the way the S3 client finds them, so
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` applies) switches to path-style addressing, which
     /// LocalStack needs.
     pub fn from_config(config: &aws_types::SdkConfig, bucket: &str) -> Result<Self, ObjectError> {
         let region = config.region().ok_or_else(|| ObjectError::Backend("no AWS region configured".into()))?;
@@ -51,10 +52,7 @@ impl S3Objects {
         let credentials = config
             .credentials_provider()
             .ok_or_else(|| ObjectError::Backend("no AWS credentials provider configured".into()))?;
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| config.endpoint_url().map(str::to_owned));
+        let endpoint = s3_endpoint(config);
         let mut s3 = aws_sdk_s3::config::Builder::from(config);
         let post_url = match &endpoint {
             Some(endpoint) => {
@@ -280,6 +278,22 @@ impl ObjectStore for S3Objects {
     }
 }
 
+/// The endpoint override the S3 client itself would use: the configuration's per-service
+/// setting, else its global endpoint.
+fn s3_endpoint(config: &aws_types::SdkConfig) -> Option<String> {
+    let key = aws_types::service_config::ServiceConfigKey::builder()
+        .service_id("S3")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .expect("every field is set");
+    config
+        .service_config()
+        .and_then(|services| services.load_config(key))
+        .or_else(|| config.endpoint_url().map(str::to_owned))
+        .filter(|url| !url.is_empty())
+}
+
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(data);
@@ -329,6 +343,27 @@ mod tests {
             hex::encode(hmac(&key, policy.as_bytes())),
             "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e"
         );
+    }
+
+    fn objects_under(vars: &[(&str, &str)]) -> S3Objects {
+        let base =
+            [("AWS_REGION", "ap-southeast-2"), ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "s")];
+        let vars = base.iter().chain(vars).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let http = crate::sdk::https_client(crate::sdk::TlsRoots::Aws);
+        let config = crate::sdk::AwsEnvironment::parse(vars).unwrap().sdk_config(http);
+        S3Objects::from_config(&config, "uploads").unwrap()
+    }
+
+    #[test]
+    fn browsers_post_where_the_s3_client_sends() {
+        assert_eq!(objects_under(&[]).post_url, "https://uploads.s3.ap-southeast-2.amazonaws.com/");
+        let local = [("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/")];
+        assert_eq!(objects_under(&local).post_url, "http://127.0.0.1:4566/uploads", "path-style, for LocalStack");
+        let own = [("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"), ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000")];
+        assert_eq!(objects_under(&own).post_url, "http://127.0.0.1:9000/uploads", "S3's own setting wins");
+        let ignored =
+            [("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000"), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")];
+        assert_eq!(objects_under(&ignored).post_url, "https://uploads.s3.ap-southeast-2.amazonaws.com/");
     }
 
     /// Lambda's credentials carry a session token: it must be a field and a policy condition.
