@@ -346,9 +346,7 @@ mod tests {
     }
 
     fn objects_under(vars: &[(&str, &str)]) -> S3Objects {
-        let base =
-            [("AWS_REGION", "ap-southeast-2"), ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "s")];
-        let vars = base.iter().chain(vars).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars = crate::sdk::test_vars("ap-southeast-2", vars);
         let http = crate::sdk::https_client(crate::sdk::TlsRoots::Aws);
         let config = crate::sdk::AwsEnvironment::parse(vars).unwrap().sdk_config(http);
         S3Objects::from_config(&config, "uploads").unwrap()

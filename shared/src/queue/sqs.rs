@@ -74,11 +74,6 @@ impl SqsQueue {
         Self::new(self.client.clone(), queue_url)
     }
 
-    /// A queue on its own configuration ([`crate::sdk::from_env`]): for tools and tests.
-    pub fn from_env(queue_url: impl Into<String>) -> Result<Self, crate::config::ConfigError> {
-        Ok(Self::from_config(&crate::sdk::from_env()?, queue_url))
-    }
-
     pub fn queue_url(&self) -> &str {
         &self.queue_url
     }

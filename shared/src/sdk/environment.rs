@@ -139,7 +139,6 @@ fn endpoint(name: &str, url: &str) -> Result<String, ConfigError> {
 /// variable and its service id, and the service's own variable wins over the global one.
 /// Credentials are not kept here, and `Debug` shows names only, since the SDK configuration
 /// that holds this can be printed.
-#[derive(Default)]
 struct ServiceSettings {
     vars: HashMap<String, String>,
     ignore_endpoints: bool,
@@ -186,6 +185,14 @@ impl LoadServiceConfig for ServiceSettings {
     }
 }
 
+/// A Lambda-like environment for tests: region, a key pair, then `pairs` (later pairs replace
+/// earlier ones, as in an environment).
+#[cfg(test)]
+pub(crate) fn test_vars(region: &str, pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    let base = [("AWS_REGION", region), ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "s")];
+    base.iter().chain(pairs).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
@@ -201,9 +208,7 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        let base = [("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "s")];
-        // Later pairs replace earlier ones, as in an environment.
-        base.iter().chain(pairs).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        test_vars("us-east-1", pairs)
     }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<AwsEnvironment, ConfigError> {

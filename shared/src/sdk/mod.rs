@@ -15,6 +15,8 @@
 
 mod environment;
 
+#[cfg(test)]
+pub(crate) use environment::test_vars;
 pub use environment::{AwsEnvironment, from_env};
 
 use std::sync::atomic::{AtomicBool, Ordering};
