@@ -227,8 +227,28 @@ async fn concurrent_creates_with_one_key_make_one_session(store: Arc<dyn Store>)
     }
     assert_eq!(created.len(), 1, "exactly one session is created");
     assert!(replayed.is_subset(&created));
-    let listed = store.sessions_by_reference(&t.id, &Reference::parse("cust_race").unwrap(), 50).await.unwrap();
+    let listed = listed_once_settled(&*store, &t.id, &Reference::parse("cust_race").unwrap(), 50, 1).await;
     assert_eq!(listed.len(), 1);
+}
+
+/// The reference listing once it shows `expected` sessions, or after five seconds: DynamoDB
+/// fills a global secondary index after the write (eventually consistent), and DynamoDB Local
+/// under load does too.
+async fn listed_once_settled(
+    store: &dyn Store,
+    tenant: &TenantId,
+    reference: &Reference,
+    limit: usize,
+    expected: usize,
+) -> Vec<Session> {
+    for _ in 0..50 {
+        let listed = store.sessions_by_reference(tenant, reference, limit).await.unwrap();
+        if listed.len() >= expected {
+            return listed;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    store.sessions_by_reference(tenant, reference, limit).await.unwrap()
 }
 
 async fn references_are_listed_per_tenant_newest_first(store: Arc<dyn Store>) {
@@ -242,7 +262,7 @@ async fn references_are_listed_per_tenant_newest_first(store: Arc<dyn Store>) {
     for s in [&older, &newer, &theirs, &unrelated] {
         store.insert_session(s, None, NOW).await.unwrap();
     }
-    let ids: Vec<_> = store.sessions_by_reference(&t.id, &reference, 10).await.unwrap().iter().map(|s| s.id).collect();
+    let ids: Vec<_> = listed_once_settled(&*store, &t.id, &reference, 10, 2).await.iter().map(|s| s.id).collect();
     assert_eq!(ids, vec![newer.id, older.id]);
     let limited = store.sessions_by_reference(&t.id, &reference, 1).await.unwrap();
     assert_eq!(limited.len(), 1);
