@@ -9,6 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::{Backend, Storage};
 use serde_json::json;
@@ -61,16 +62,16 @@ async fn the_hosted_journey_works_in_chromium() {
     session.version += 1;
     store.replace_session(&session, version).await.unwrap();
 
-    let status = Command::new("node")
-        .args(["--test", "--test-concurrency=1", "journey.spec.mjs"])
+    // Each test gets 5 minutes, the whole run 12: a hang fails here, named, not at CI's limit.
+    let mut node = Command::new("node");
+    node.args(["--test", "--test-concurrency=1", "--test-timeout=300000", "--test-force-exit", "journey.spec.mjs"])
         .current_dir(DIR)
         .env("TI_BASE", &server.base)
         .env("TI_API_KEY", key)
         .env("TI_TENANT_ID", tenant["tenant_id"].as_str().unwrap())
         .env("TI_REDIRECT", format!("{REDIRECT_ORIGIN}/done?from=journey"))
         .env("TI_EXPIRED_URL", created.body["identity_url"].as_str().unwrap())
-        .env("TI_SCREENSHOTS", Path::new(DIR).join("screenshots"))
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run node ({e}): run scripts/browser-deps.sh"));
+        .env("TI_SCREENSHOTS", Path::new(DIR).join("screenshots"));
+    let status = common::status_within(&mut node, Duration::from_secs(12 * 60), "node journey.spec.mjs");
     assert!(status.success(), "the browser tests failed (node's output above)");
 }

@@ -214,3 +214,23 @@ macro_rules! on_every_store {
         }
     };
 }
+
+/// Runs `cmd` in its own process group and waits at most `limit`; past it, the whole group
+/// (node and the browsers it launched) is killed and the test fails, instead of a hung child
+/// holding the suite open until CI's own deadline.
+pub fn status_within(cmd: &mut Command, limit: Duration, what: &str) -> std::process::ExitStatus {
+    use std::os::unix::process::CommandExt;
+    let mut child = cmd.process_group(0).spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for child") {
+            return status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+            let _ = child.wait();
+            panic!("{what} was still running after {}s and was killed", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
