@@ -1,5 +1,5 @@
-# Shared helpers for scripts that run a local emulator as a background process.
-# The caller sets NAME, DIR (its .tools folder), PORT and READY_URL, and defines
+# Shared helpers for the scripts that install test tools or run a local emulator in the background.
+# An emulator script sets NAME, DIR (its .tools folder), PORT and READY_URL, and defines
 # `do_install` and `launch` (which execs the server in the foreground).
 # shellcheck shell=bash
 
@@ -25,6 +25,20 @@ need() { # need COMMAND DEBIAN-PACKAGE...
     log "installing $*"
     apt_install "$@"
   fi
+}
+
+npm_ci_when_stale() { # npm_ci_when_stale DIR: the committed package-lock.json into DIR/node_modules
+  local dir=$1
+  need node nodejs
+  need npm npm
+  # npm writes this file on every install, so its age is the age of node_modules.
+  local marker="$dir/node_modules/.package-lock.json"
+  if [ -f "$marker" ] && [ ! "$dir/package-lock.json" -nt "$marker" ]; then
+    return 0
+  fi
+  log "npm ci in ${dir#"$REPO_ROOT"/}"
+  (cd "$dir" && npm ci --silent --no-audit --no-fund)
+  touch "$marker"
 }
 
 port_answers() {
