@@ -225,33 +225,22 @@ impl Identity {
 
     /// Cancels a session: no further steps are accepted. Idempotent.
     pub async fn cancel_session(&self, tenant: &Tenant, id: &str) -> Result<Session, Error> {
-        for _ in 0..WRITE_ATTEMPTS {
-            let mut session = self.get_session(tenant, id).await?;
-            let read_version = session.version;
-            match session.cancel(self.now()) {
-                Ok(Cancel::AlreadyCancelled) => {
-                    self.queue_terminal_webhook(&session).await?;
-                    return Ok(session);
+        let id = SessionId::parse(id).map_err(|_| Error::session_not_found())?;
+        let (session, _) = self
+            .update(id, |session, now| {
+                // Another tenant's session, or one past its retention, reads as unknown.
+                if session.tenant_id != tenant.id || !session.retained_at(now) {
+                    return Err(Refusal::NotFound);
                 }
-                Ok(Cancel::Cancelled) => match self.sessions.replace_session(&session, read_version).await {
-                    Ok(()) => {
-                        self.queue_terminal_webhook(&session).await?;
-                        return Ok(session);
-                    }
-                    Err(StoreError::ConditionFailed) => continue,
-                    Err(e) => return Err(e.into()),
-                },
-                Err(status) => {
-                    return Err(Error::new(
-                        ErrorKind::Conflict,
-                        "session_not_cancellable",
-                        format!("the session is {} and can no longer be cancelled", status.as_str()),
-                    )
-                    .with_field("session_id"));
+                match session.cancel(now) {
+                    Ok(Cancel::Cancelled) => Ok(Progress::Recorded),
+                    Ok(Cancel::AlreadyCancelled) => Ok(Progress::Duplicate),
+                    Err(status) => Err(Refusal::NotCancellable(status)),
                 }
-            }
-        }
-        Err(StoreError::ConditionFailed.into())
+            })
+            .await?;
+        self.queue_terminal_webhook(&session).await?;
+        Ok(session)
     }
 
     /// Records a step's outcome (idempotent). The call whose write completes a submitted
@@ -560,6 +549,13 @@ fn refused(refusal: Refusal) -> Error {
             };
             Error::new(kind, code, message).with_field("token")
         }
+        Refusal::NotFound => Error::session_not_found(),
+        Refusal::NotCancellable(status) => Error::new(
+            ErrorKind::Conflict,
+            "session_not_cancellable",
+            format!("the session is {} and can no longer be cancelled", status.as_str()),
+        )
+        .with_field("session_id"),
         Refusal::Closed(status) => Error::new(
             ErrorKind::Conflict,
             "session_closed",

@@ -478,6 +478,10 @@ pub enum Refusal {
     Handoff(super::handoff::HandoffRefusal),
     /// Erasure was asked for a session whose redaction was never requested.
     RedactionNotRequested,
+    /// Not the caller's session, or past its retention: answered as if it did not exist.
+    NotFound,
+    /// Cancelling a session already in this terminal state.
+    NotCancellable(SessionStatus),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
