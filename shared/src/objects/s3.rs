@@ -315,18 +315,10 @@ fn is_not_implemented<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) 
 /// Maps an SDK failure to the port's taxonomy. Only the operation and error code go into
 /// the message: service messages may quote keys.
 fn s3_err<E: ProvideErrorMetadata>(op: &str, err: &SdkError<E, HttpResponse>) -> ObjectError {
-    let code = err.code().unwrap_or("unknown").to_owned();
-    let server_error = err.raw_response().is_some_and(|r| r.status().is_server_error());
-    match (err, code.as_str()) {
-        (_, "SlowDown" | "ServiceUnavailable" | "InternalError" | "RequestTimeout" | "Throttling") => {
-            ObjectError::Unavailable(format!("{op}: {code}"))
-        }
-        (SdkError::TimeoutError(_), _) => ObjectError::Unavailable(format!("{op}: timeout")),
-        (SdkError::DispatchFailure(_), _) => ObjectError::Unavailable(format!("{op}: dispatch failure")),
-        _ if server_error => ObjectError::Unavailable(format!("{op}: {code} (server error)")),
-        (SdkError::ConstructionFailure(_), _) => ObjectError::Backend(format!("{op}: request construction failed")),
-        (SdkError::ResponseError(_), _) => ObjectError::Backend(format!("{op}: unreadable response")),
-        _ => ObjectError::Backend(format!("{op}: {code}")),
+    const TRANSIENT: &[&str] = &["SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"];
+    match crate::sdk::retryable(op, err, TRANSIENT) {
+        Some(why) => ObjectError::Unavailable(why),
+        None => ObjectError::Backend(crate::sdk::described(op, err)),
     }
 }
 

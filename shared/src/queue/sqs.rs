@@ -27,30 +27,26 @@ pub struct SqsQueue {
 /// Maps an SDK failure to the port's taxonomy. Only the operation and error code go into
 /// the message: service messages may quote what was sent (e.g. a receipt handle).
 fn queue_err<E: ProvideErrorMetadata>(op: &str, err: &SdkError<E, HttpResponse>) -> QueueError {
-    let code = err.code().unwrap_or("unknown");
-    let server_error = err.raw_response().is_some_and(|r| r.status().is_server_error());
+    const TRANSIENT: &[&str] = &[
+        "RequestThrottled",
+        "ThrottlingException",
+        "Throttling",
+        "OverLimit",
+        "KmsThrottled",
+        "KmsUnavailable",
+        "ServiceUnavailable",
+        "InternalError",
+        "InternalFailure",
+    ];
     let too_long = err.message().is_some_and(|m| m.contains("shorter than") || m.contains("too long"));
-    match (err, code) {
-        (_, "InvalidParameterValue" | "InvalidParameterValueException") if too_long => QueueError::TooLarge,
-        (_, "BatchRequestTooLong" | "AWS.SimpleQueueService.BatchRequestTooLong") => QueueError::TooLarge,
-        (
-            _,
-            "RequestThrottled"
-            | "ThrottlingException"
-            | "Throttling"
-            | "OverLimit"
-            | "KmsThrottled"
-            | "KmsUnavailable"
-            | "ServiceUnavailable"
-            | "InternalError"
-            | "InternalFailure",
-        ) => QueueError::Unavailable(format!("{op}: {code}")),
-        (SdkError::TimeoutError(_), _) => QueueError::Unavailable(format!("{op}: timeout")),
-        (SdkError::DispatchFailure(_), _) => QueueError::Unavailable(format!("{op}: dispatch failure")),
-        _ if server_error => QueueError::Unavailable(format!("{op}: {code} (server error)")),
-        (SdkError::ConstructionFailure(_), _) => QueueError::Backend(format!("{op}: request construction failed")),
-        (SdkError::ResponseError(_), _) => QueueError::Backend(format!("{op}: unreadable response")),
-        _ => QueueError::Backend(format!("{op}: {code}")),
+    match err.code() {
+        Some("InvalidParameterValue" | "InvalidParameterValueException") if too_long => return QueueError::TooLarge,
+        Some("BatchRequestTooLong" | "AWS.SimpleQueueService.BatchRequestTooLong") => return QueueError::TooLarge,
+        _ => {}
+    }
+    match crate::sdk::retryable(op, err, TRANSIENT) {
+        Some(why) => QueueError::Unavailable(why),
+        None => QueueError::Backend(crate::sdk::described(op, err)),
     }
 }
 

@@ -14,10 +14,12 @@
 //! once per process rather than once per service client.
 
 mod environment;
+mod failure;
 
 #[cfg(test)]
 pub(crate) use environment::test_vars;
 pub use environment::{AwsEnvironment, from_env};
+pub(crate) use failure::{described, retryable};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

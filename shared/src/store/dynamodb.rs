@@ -90,25 +90,20 @@ fn session_item(session: &Session) -> Result<Item, StoreError> {
 /// Maps an SDK failure to the port's taxonomy. Only the operation, error code and a
 /// short kind go into the message: service messages may quote key or item values.
 pub(super) fn store_err<E: ProvideErrorMetadata>(op: &str, err: &SdkError<E, HttpResponse>) -> StoreError {
-    let code = err.code().unwrap_or("unknown").to_owned();
-    let server_error = err.raw_response().is_some_and(|r| r.status().is_server_error());
-    match (err, code.as_str()) {
-        (_, "ConditionalCheckFailedException" | "TransactionCanceledException") => StoreError::ConditionFailed,
-        (
-            _,
-            "ProvisionedThroughputExceededException"
-            | "ThrottlingException"
-            | "RequestLimitExceeded"
-            | "InternalServerError"
-            | "ServiceUnavailable"
-            | "TransactionInProgressException",
-        ) => StoreError::Unavailable(format!("{op}: {code}")),
-        (SdkError::TimeoutError(_), _) => StoreError::Unavailable(format!("{op}: timeout")),
-        (SdkError::DispatchFailure(_), _) => StoreError::Unavailable(format!("{op}: dispatch failure")),
-        _ if server_error => StoreError::Unavailable(format!("{op}: {code} (server error)")),
-        (SdkError::ConstructionFailure(_), _) => StoreError::Backend(format!("{op}: request construction failed")),
-        (SdkError::ResponseError(_), _) => StoreError::Backend(format!("{op}: unreadable response")),
-        _ => StoreError::Backend(format!("{op}: {code}")),
+    const TRANSIENT: &[&str] = &[
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    ];
+    if let Some("ConditionalCheckFailedException" | "TransactionCanceledException") = err.code() {
+        return StoreError::ConditionFailed;
+    }
+    match crate::sdk::retryable(op, err, TRANSIENT) {
+        Some(why) => StoreError::Unavailable(why),
+        None => StoreError::Backend(crate::sdk::described(op, err)),
     }
 }
 

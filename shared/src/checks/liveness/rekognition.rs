@@ -118,25 +118,22 @@ fn face(detail: &FaceDetail) -> Result<Face, CheckError> {
 /// Maps an SDK failure to the check taxonomy. Only the operation and error code go into
 /// messages: service messages may quote what was sent.
 fn rekognition_err<E: ProvideErrorMetadata>(op: &str, err: &SdkError<E, HttpResponse>) -> CheckError {
-    let code = err.code().unwrap_or("unknown");
-    let server_error = err.raw_response().is_some_and(|r| r.status().is_server_error());
+    const TRANSIENT: &[&str] =
+        &["ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError"];
     let permanent = |code: &str| CheckError::Permanent { code: code.to_owned() };
-    match (err, code) {
-        (_, "ThrottlingException" | "ProvisionedThroughputExceededException" | "InternalServerError") => {
-            CheckError::Transient(format!("{op}: {code}"))
-        }
-        (_, "ImageTooLargeException" | "InvalidImageFormatException" | "InvalidParameterException") => {
+    match err.code() {
+        Some("ImageTooLargeException" | "InvalidImageFormatException" | "InvalidParameterException") => {
             permanent("image_unreadable")
         }
-        (_, "AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException") => {
+        Some("AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException") => {
             permanent("provider_access_denied")
         }
-        (SdkError::TimeoutError(_), _) => CheckError::Transient(format!("{op}: timeout")),
-        (SdkError::DispatchFailure(_), _) => CheckError::Transient(format!("{op}: dispatch failure")),
-        // A response cut short is the usual reason it cannot be read.
-        (SdkError::ResponseError(_), _) => CheckError::Transient(format!("{op}: unreadable response")),
-        _ if server_error => CheckError::Transient(format!("{op}: {code} (server error)")),
-        _ => permanent("provider_error"),
+        _ => match crate::sdk::retryable(op, err, TRANSIENT) {
+            Some(why) => CheckError::Transient(why),
+            // A response cut short is the usual reason it cannot be read.
+            None if matches!(err, SdkError::ResponseError(_)) => CheckError::Transient(crate::sdk::described(op, err)),
+            None => permanent("provider_error"),
+        },
     }
 }
 
