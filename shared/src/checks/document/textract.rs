@@ -176,27 +176,16 @@ fn document_kind(id_type: &str) -> DocumentKind {
     }
 }
 
-/// Maps an SDK failure to the check taxonomy. Only the operation and error code go into
-/// messages: service messages may quote what was sent.
+/// The service's refusals of what was sent, as the step's outcome codes.
+const REFUSED: &[(&str, &str)] = &[
+    ("BadDocumentException", "document_unreadable"),
+    ("InvalidParameterException", "document_unreadable"),
+    ("UnsupportedDocumentException", "document_unreadable"),
+    ("DocumentTooLargeException", "document_too_large"),
+];
+
 fn textract_err<E: ProvideErrorMetadata>(op: &str, err: &SdkError<E, HttpResponse>) -> CheckError {
-    const TRANSIENT: &[&str] =
-        &["ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError"];
-    let permanent = |code: &str| CheckError::Permanent { code: code.to_owned() };
-    match err.code() {
-        Some("BadDocumentException" | "InvalidParameterException" | "UnsupportedDocumentException") => {
-            permanent("document_unreadable")
-        }
-        Some("DocumentTooLargeException") => permanent("document_too_large"),
-        Some("AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException") => {
-            permanent("provider_access_denied")
-        }
-        _ => match crate::sdk::retryable(op, err, TRANSIENT) {
-            Some(why) => CheckError::Transient(why),
-            // A response cut short is the usual reason it cannot be read.
-            None if matches!(err, SdkError::ResponseError(_)) => CheckError::Transient(crate::sdk::described(op, err)),
-            None => permanent("provider_error"),
-        },
-    }
+    crate::checks::aws_failure::check_err(op, err, REFUSED)
 }
 
 #[cfg(test)]

@@ -115,26 +115,15 @@ fn face(detail: &FaceDetail) -> Result<Face, CheckError> {
     })
 }
 
-/// Maps an SDK failure to the check taxonomy. Only the operation and error code go into
-/// messages: service messages may quote what was sent.
+/// The service's refusals of what was sent, as the step's outcome codes.
+const REFUSED: &[(&str, &str)] = &[
+    ("ImageTooLargeException", "image_unreadable"),
+    ("InvalidImageFormatException", "image_unreadable"),
+    ("InvalidParameterException", "image_unreadable"),
+];
+
 fn rekognition_err<E: ProvideErrorMetadata>(op: &str, err: &SdkError<E, HttpResponse>) -> CheckError {
-    const TRANSIENT: &[&str] =
-        &["ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError"];
-    let permanent = |code: &str| CheckError::Permanent { code: code.to_owned() };
-    match err.code() {
-        Some("ImageTooLargeException" | "InvalidImageFormatException" | "InvalidParameterException") => {
-            permanent("image_unreadable")
-        }
-        Some("AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException") => {
-            permanent("provider_access_denied")
-        }
-        _ => match crate::sdk::retryable(op, err, TRANSIENT) {
-            Some(why) => CheckError::Transient(why),
-            // A response cut short is the usual reason it cannot be read.
-            None if matches!(err, SdkError::ResponseError(_)) => CheckError::Transient(crate::sdk::described(op, err)),
-            None => permanent("provider_error"),
-        },
-    }
+    crate::checks::aws_failure::check_err(op, err, REFUSED)
 }
 
 #[cfg(test)]
