@@ -107,7 +107,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let checks: Arc<dyn shared::pipeline::checks::CheckProvider> =
         Arc::new(checks::config::providers(selection, &env, aws.as_ref()).await?);
     let pipeline =
-        Arc::new(Pipeline::new(app.clone(), objects.clone(), queue.clone(), Some(checks), STEP_QUEUE.max_receives));
+        Arc::new(Pipeline::new(app.clone(), objects.clone(), queue.clone(), checks, STEP_QUEUE.max_receives));
     let deliverer = Arc::new(
         Deliverer::new(
             hooks.clone(),

@@ -123,7 +123,7 @@ async fn the_pipeline_runs_on_localstack_and_dynamodb_local() {
             .with_erasure(steps.clone()),
     );
     let pipeline =
-        Arc::new(Pipeline::new(identity.clone(), objects.clone(), steps.clone(), Some(Arc::new(SandboxChecks)), 3));
+        Arc::new(Pipeline::new(identity.clone(), objects.clone(), steps.clone(), Arc::new(SandboxChecks), 3));
     let signer = ResultSigner::new(SigningKey::generate_es256().unwrap()).unwrap();
     let api =
         JourneyApi { pipeline: pipeline.clone(), tokens: Arc::new(ResultTokens::new(signer, "http://127.0.0.1:8080")) };

@@ -19,7 +19,7 @@ use crate::api::{Response, error_response};
 use crate::artifacts::Artifact;
 use crate::domain::{Session, SessionId};
 use crate::error::{Error, ErrorKind};
-use crate::objects::{MAX_DOWNLOAD_TTL, ObjectStore};
+use crate::objects::{MAX_DOWNLOAD_TTL, ObjectSigner};
 
 /// How long a link in a result stays valid unless configured otherwise.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -144,7 +144,7 @@ impl AppendixLinks {
 /// removed evidence is never served either way.
 pub async fn serve<F, Fut>(
     links: &AppendixLinks,
-    objects: &dyn ObjectStore,
+    objects: &dyn ObjectSigner,
     load_session: F,
     token: &str,
     now: i64,

@@ -18,7 +18,7 @@ use crate::api::{self, Endpoint};
 use crate::appendix::AppendixLinks;
 use crate::checks::config::Selection;
 use crate::config::{ConfigError, Settings};
-use crate::objects::s3::S3Objects;
+use crate::objects::s3::{S3Objects, S3Signer};
 use crate::pipeline::Pipeline;
 use crate::pipeline::checks::CheckProvider;
 use crate::ports::SystemClock;
@@ -179,22 +179,33 @@ fn env(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name).map_err(|_| ConfigError::Missing(name))
 }
 
-/// The step pipeline from the environment: `TI_BUCKET`, `TI_STEP_QUEUE_URL` and
-/// `TI_STEP_MAX_RECEIVES` (the queue's maxReceiveCount, default 5). `checks` are for the
-/// function that runs them; taking them built keeps the providers (image decoding, barcode
-/// reading, the HTTP gateways) out of the journey function's binary.
-pub fn pipeline_from_env(
-    aws: &SdkConfig,
-    checks: Option<Arc<dyn CheckProvider>>,
-) -> Result<Pipeline, lambda_http::Error> {
+/// The step queue and the services behind it, from the environment: `TI_STEP_QUEUE_URL`
+/// and `TI_BUCKET`.
+fn pipeline_parts(aws: &SdkConfig) -> Result<(Arc<Identity>, Arc<SqsQueue>, String), lambda_http::Error> {
     let (webhooks, steps) = webhook_and_step_queues(aws)?;
     let identity = Arc::new(identity_from_env(aws)?.with_webhooks(webhooks));
-    let objects = Arc::new(S3Objects::from_config(aws, &env("TI_BUCKET")?)?);
+    Ok((identity, steps, env("TI_BUCKET")?))
+}
+
+/// The step consumer's pipeline, reading uploads and running `checks`. `TI_STEP_MAX_RECEIVES`
+/// is the queue's maxReceiveCount (default 5).
+pub fn pipeline_from_env(aws: &SdkConfig, checks: Arc<dyn CheckProvider>) -> Result<Pipeline, lambda_http::Error> {
+    let (identity, steps, bucket) = pipeline_parts(aws)?;
+    let objects = Arc::new(S3Objects::from_config(aws, &bucket)?);
     let max_receives = match std::env::var("TI_STEP_MAX_RECEIVES") {
         Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "TI_STEP_MAX_RECEIVES", reason: v })?,
         Err(_) => 5,
     };
     Ok(Pipeline::new(identity, objects, steps, checks, max_receives))
+}
+
+/// The journey's pipeline: it queues steps and signs upload and evidence URLs, so it builds
+/// no S3 client, and the check providers (image decoding, barcode reading, the HTTP
+/// gateways) stay out of its binary.
+pub fn journey_pipeline_from_env(aws: &SdkConfig) -> Result<Pipeline, lambda_http::Error> {
+    let (identity, steps, bucket) = pipeline_parts(aws)?;
+    let signer = Arc::new(S3Signer::from_config(aws, &bucket)?);
+    Ok(Pipeline::queuing_only(identity, signer, steps))
 }
 
 /// The check providers, chosen explicitly by `TI_CHECKS` (see [`crate::checks::config`]): an
@@ -218,7 +229,7 @@ pub fn result_tokens_from_env(settings: &Settings) -> Result<ResultTokens, lambd
 pub async fn serve_journey() -> Result<(), lambda_http::Error> {
     init_tracing();
     let aws = crate::sdk::from_env()?;
-    let pipeline = Arc::new(pipeline_from_env(&aws, None)?);
+    let pipeline = Arc::new(journey_pipeline_from_env(&aws)?);
     let tokens = Arc::new(result_tokens_from_env(pipeline.identity().settings())?);
     let api = Arc::new(JourneyApi { pipeline, tokens });
     lambda_http::run(service_fn(move |req: lambda_http::Request| {
@@ -255,7 +266,7 @@ pub async fn serve_steps() -> Result<(), lambda_http::Error> {
     init_tracing();
     let aws = crate::sdk::from_env()?;
     let checks = checks_from_env(&aws).await?;
-    let pipeline = Arc::new(pipeline_from_env(&aws, Some(checks))?);
+    let pipeline = Arc::new(pipeline_from_env(&aws, checks)?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let pipeline = Arc::clone(&pipeline);
         let span = api::request_span(&event.context.request_id);

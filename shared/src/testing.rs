@@ -114,14 +114,14 @@ pub fn local_pipeline_around(
             .with_dead_letter(dlq.clone()),
     );
     let identity = Arc::new(identity(queue.clone()));
-    let pipeline = crate::pipeline::Pipeline::new(identity, objects.clone(), queue.clone(), Some(checks), max_receives);
+    let pipeline = crate::pipeline::Pipeline::new(identity, objects.clone(), queue.clone(), checks, max_receives);
     LocalPipeline { pipeline, objects, queue, dlq }
 }
 
 impl LocalPipeline {
     /// What a browser does with an upload slot: the presigned POST, accepted by the store.
     pub async fn store_capture(&self, key: &str, content_type: &str, bytes: &[u8]) {
-        use crate::objects::{ObjectStore, UploadPolicy};
+        use crate::objects::{ObjectSigner, UploadPolicy};
         let policy = UploadPolicy {
             key: key.into(),
             content_type: content_type.into(),

@@ -10,7 +10,7 @@ use shared::appendix::{self, AppendixLinks, LinkError};
 use shared::artifacts::Artifact;
 use shared::domain::SessionId;
 use shared::objects::local::LocalObjects;
-use shared::objects::{MAX_DOWNLOAD_TTL, ObjectStore, UploadPolicy};
+use shared::objects::{MAX_DOWNLOAD_TTL, ObjectSigner, ObjectStore, UploadPolicy};
 use shared::testing::{Demo, demo};
 
 const BYTES: &[u8] = b"not really a jpeg, but the store does not care";

@@ -137,7 +137,7 @@ pub async fn handle(api: &JourneyApi, endpoint: JourneyEndpoint, req: &Request) 
                 );
             };
             let result =
-                crate::appendix::serve(links, pipeline.objects(), |id| identity.load(id), &token, identity.now()).await;
+                crate::appendix::serve(links, pipeline.signer(), |id| identity.load(id), &token, identity.now()).await;
             Ok(crate::appendix::response(result))
         }
         JourneyEndpoint::OpenApi => {
@@ -233,7 +233,7 @@ async fn request_upload(pipeline: &Pipeline, secret: &str, req: &Request) -> Res
         return Err(Error::invalid("artifact_not_requested", "artifact", "this session does not ask for that capture"));
     }
     let policy = upload_policy(&session, artifact, content_type);
-    let post = pipeline.objects().presign_post(&policy, pipeline.identity().now()).await.map_err(|e| {
+    let post = pipeline.signer().presign_post(&policy, pipeline.identity().now()).await.map_err(|e| {
         tracing::error!(error = %e, "presigning an upload failed");
         Error::new(ErrorKind::Unavailable, "storage_unavailable", "uploads are temporarily unavailable; retry")
     })?;

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::{
-    MAX_DOWNLOAD_TTL, ObjectError, ObjectStore, PresignedPost, StoredObject, UploadPolicy, valid_key, valid_prefix,
+    MAX_DOWNLOAD_TTL, ObjectError, ObjectSigner, ObjectStore, PresignedPost, StoredObject, UploadPolicy, valid_key,
+    valid_prefix,
 };
 
 /// Why an upload was refused, with the status S3 answers for the same refusal.
@@ -177,7 +178,7 @@ fn io_err(op: &str, e: std::io::Error) -> ObjectError {
 }
 
 #[async_trait]
-impl ObjectStore for LocalObjects {
+impl ObjectSigner for LocalObjects {
     async fn presign_post(&self, policy: &UploadPolicy, now: i64) -> Result<PresignedPost, ObjectError> {
         policy.check()?;
         let expires_at = now + policy.expires_in.as_secs() as i64;
@@ -217,7 +218,10 @@ impl ObjectStore for LocalObjects {
             URL_SAFE_NO_PAD.encode(mac)
         ))
     }
+}
 
+#[async_trait]
+impl ObjectStore for LocalObjects {
     async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<StoredObject>, ObjectError> {
         let (data, meta) = self.paths(key)?;
         let file = match std::fs::File::open(&data) {

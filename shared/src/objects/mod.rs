@@ -1,5 +1,9 @@
 //! The object-store port: private objects that browsers upload to directly through
 //! presigned POSTs and that our code reads by key. S3 in AWS; files on disk locally.
+//!
+//! Two roles: [`ObjectSigner`] only signs the URLs a browser uses, with no I/O, so a
+//! function that only hands out URLs (the journey) builds no storage client;
+//! [`ObjectStore`] also reads and deletes.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -89,11 +93,15 @@ pub enum ObjectError {
 }
 
 #[async_trait]
-pub trait ObjectStore: Send + Sync {
+pub trait ObjectSigner: Send + Sync {
     /// A presigned POST enforcing `policy`. `now` is unix seconds.
     async fn presign_post(&self, policy: &UploadPolicy, now: i64) -> Result<PresignedPost, ObjectError>;
     /// A presigned GET for `key`, valid for `expires_in` (at most [`MAX_DOWNLOAD_TTL`]).
     async fn presign_get(&self, key: &str, expires_in: Duration) -> Result<String, ObjectError>;
+}
+
+#[async_trait]
+pub trait ObjectStore: ObjectSigner {
     /// Reads an object, refusing to read more than `max_bytes`. `None` if it does not exist.
     async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<StoredObject>, ObjectError>;
     /// Deletes an object; deleting a missing object succeeds.

@@ -15,7 +15,12 @@ impl Pipeline {
         };
         let session = if redaction.state == RedactionState::Pending {
             let prefix = format!("sessions/{session_id}/");
-            let deleted = self.objects.delete_prefix(&prefix).await.map_err(|e| Retry(format!("object store: {e}")))?;
+            let deleted = self
+                .consumer()?
+                .objects
+                .delete_prefix(&prefix)
+                .await
+                .map_err(|e| Retry(format!("object store: {e}")))?;
             let (session, _) =
                 self.identity.complete_redaction(session_id, deleted).await.map_err(|e| Retry(e.code.into()))?;
             tracing::info!(%session_id, objects_deleted = deleted, "session redacted");

@@ -19,7 +19,7 @@ use crate::decision::StepOutcome;
 use crate::domain::CaptureResult;
 use crate::domain::{Progress, Session, SessionId, Step};
 use crate::error::ErrorKind;
-use crate::objects::{ObjectError, ObjectStore};
+use crate::objects::{ObjectError, ObjectSigner, ObjectStore};
 use crate::queue::{Delivery, Queue};
 use crate::service::Identity;
 use checks::{Capture, CheckError, CheckProvider, StepInput};
@@ -80,41 +80,65 @@ struct Retry(String);
 
 pub struct Pipeline {
     identity: Arc<Identity>,
-    objects: Arc<dyn ObjectStore>,
+    /// The URLs browsers use: upload slots and evidence links.
+    signer: Arc<dyn ObjectSigner>,
     steps: Arc<dyn Queue>,
-    /// `None` in functions that only queue steps (the journey): they never consume the queue.
-    checks: Option<Arc<dyn CheckProvider>>,
+    /// `None` in functions that only queue steps (the journey): they never consume the queue,
+    /// so they read no objects and run no checks.
+    consumer: Option<Consumer>,
+}
+
+/// What consuming the step queue takes.
+struct Consumer {
+    objects: Arc<dyn ObjectStore>,
+    checks: Arc<dyn CheckProvider>,
     /// The queue's maxReceiveCount: on the last delivery a failing step records an error
     /// outcome, so the session finishes even though the message goes to the DLQ.
     max_receives: u32,
 }
 
 impl Pipeline {
+    /// The step consumer: reads uploads from `objects`, runs `checks`, and signs with the
+    /// same store.
     pub fn new(
         identity: Arc<Identity>,
         objects: Arc<dyn ObjectStore>,
         steps: Arc<dyn Queue>,
-        checks: Option<Arc<dyn CheckProvider>>,
+        checks: Arc<dyn CheckProvider>,
         max_receives: u32,
     ) -> Self {
-        Self { identity, objects, steps, checks, max_receives }
+        let signer: Arc<dyn ObjectSigner> = objects.clone();
+        Self { identity, signer, steps, consumer: Some(Consumer { objects, checks, max_receives }) }
+    }
+
+    /// A pipeline that only queues steps and signs URLs (the journey).
+    pub fn queuing_only(identity: Arc<Identity>, signer: Arc<dyn ObjectSigner>, steps: Arc<dyn Queue>) -> Self {
+        Self { identity, signer, steps, consumer: None }
     }
 
     pub fn identity(&self) -> &Identity {
         &self.identity
     }
 
-    pub fn objects(&self) -> &dyn ObjectStore {
-        &*self.objects
+    pub fn signer(&self) -> &dyn ObjectSigner {
+        &*self.signer
+    }
+
+    fn consumer(&self) -> Result<&Consumer, Retry> {
+        self.consumer.as_ref().ok_or_else(|| Retry("no check providers in this function".into()))
     }
 
     /// Handles a batch; returns the message ids to deliver again.
     pub async fn handle_batch(&self, deliveries: &[Delivery]) -> Vec<String> {
+        let Some(consumer) = &self.consumer else {
+            tracing::error!("a step message reached a function built without check providers");
+            return deliveries.iter().map(|d| d.message_id.clone()).collect();
+        };
         let mut failed = Vec::new();
         for delivery in deliveries {
             if let Err(Retry(why)) = self.handle(delivery).await {
                 tracing::warn!(message_id = %delivery.message_id, receive_count = delivery.receive_count, reason = %why, "step message will be retried");
-                if delivery.receive_count >= self.max_receives {
+                if delivery.receive_count >= consumer.max_receives {
                     crate::metrics::dlq_arrival("steps");
                 }
                 failed.push(delivery.message_id.clone());
@@ -124,7 +148,7 @@ impl Pipeline {
     }
 
     async fn handle(&self, delivery: &Delivery) -> Result<(), Retry> {
-        let last_try = delivery.receive_count >= self.max_receives;
+        let last_try = delivery.receive_count >= self.consumer()?.max_receives;
         match serde_json::from_str::<StepMessage>(&delivery.body) {
             Ok(StepMessage::RunStep { session_id, step }) => {
                 let work = self.run_queued(session_id, step);
@@ -224,7 +248,7 @@ impl Pipeline {
         };
         let mut captures = Vec::new();
         for &artifact in wanted.iter().filter(|&&a| session.accepted(a)) {
-            match self.objects.get(&artifact.key(session.id), artifacts::MAX_BYTES).await {
+            match self.consumer()?.objects.get(&artifact.key(session.id), artifacts::MAX_BYTES).await {
                 Ok(Some(object)) => captures.push(Capture { artifact, bytes: object.bytes }),
                 Ok(None) if session.required_captures().contains(&artifact) => {
                     return Ok(Err(StepOutcome::Error { code: "capture_missing".into() }));
@@ -248,13 +272,13 @@ impl Pipeline {
         let Some(session) = self.open_session(session_id).await? else { return Ok(()) };
         if session.is_redacted() {
             // A late upload (its slot issued before the redaction) is erased on arrival.
-            return self.objects.delete(key).await.map_err(|e| Retry(format!("object store: {e}")));
+            return self.consumer()?.objects.delete(key).await.map_err(|e| Retry(format!("object store: {e}")));
         }
         if !session.expects(artifact) {
             tracing::warn!(%session_id, artifact = artifact.as_str(), "upload the session did not ask for ignored");
             return Ok(());
         }
-        let result = match self.objects.get(key, artifacts::MAX_BYTES).await {
+        let result = match self.consumer()?.objects.get(key, artifacts::MAX_BYTES).await {
             Ok(Some(object)) => judge(artifact, &object.bytes, object.content_type.as_deref()),
             Ok(None) => {
                 tracing::info!(%session_id, artifact = artifact.as_str(), "object gone (replaced or redacted); nothing to do");
@@ -274,10 +298,7 @@ impl Pipeline {
     }
 
     async fn run_check(&self, input: StepInput<'_>) -> Result<StepOutcome, Retry> {
-        let Some(checks) = &self.checks else {
-            tracing::error!("a step message reached a function built without check providers");
-            return Err(Retry("no check providers in this function".into()));
-        };
+        let checks = &self.consumer()?.checks;
         let (step, started) = (input.step, std::time::Instant::now());
         let result = checks.run(input).await;
         let ms = started.elapsed().as_millis() as u64;

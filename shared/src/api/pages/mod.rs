@@ -100,7 +100,7 @@ pub async fn journey_page(api: &JourneyApi, secret: &str, req: &Request) -> Resp
 async fn upload_origin(api: &JourneyApi, session: &Session) -> Option<String> {
     let artifact = Artifact::ALL.into_iter().find(|&a| session.expects(a))?;
     let policy = upload_policy(session, artifact, "image/jpeg");
-    let post = api.pipeline.objects().presign_post(&policy, api.pipeline.identity().now()).await.ok()?;
+    let post = api.pipeline.signer().presign_post(&policy, api.pipeline.identity().now()).await.ok()?;
     url::Url::parse(&post.url).ok().map(|u| u.origin().ascii_serialization())
 }
 
