@@ -124,8 +124,10 @@ async fn a_session_id_is_written_once(store: Arc<dyn Store>) {
     let mut twin = session(&t, "cust_2", NOW);
     twin.id = s.id;
     let again = store.insert_session(&twin, None, NOW).await;
-    assert!(matches!(again, Err(StoreError::ConditionFailed)), "{again:?}");
-    assert_eq!(store.get_session(s.id).await.unwrap().unwrap().reference.as_str(), "cust_1");
+    // Read before asserting, so a failure says whether the first write or the second was lost.
+    let stored = store.get_session(s.id).await.unwrap().unwrap();
+    assert!(matches!(again, Err(StoreError::ConditionFailed)), "{again:?}; stored: {}", stored.reference.as_str());
+    assert_eq!(stored.reference.as_str(), "cust_1");
 }
 
 async fn replace_needs_the_version_it_read(store: Arc<dyn Store>) {
@@ -231,7 +233,7 @@ async fn concurrent_creates_with_one_key_make_one_session(store: Arc<dyn Store>)
     assert_eq!(listed.len(), 1);
 }
 
-/// The reference listing once it shows `expected` sessions, or after five seconds: DynamoDB
+/// The reference listing once it shows `expected` sessions, or after fifteen seconds: DynamoDB
 /// fills a global secondary index after the write (eventually consistent), and DynamoDB Local
 /// under load does too.
 async fn listed_once_settled(
@@ -241,7 +243,7 @@ async fn listed_once_settled(
     limit: usize,
     expected: usize,
 ) -> Vec<Session> {
-    for _ in 0..50 {
+    for _ in 0..150 {
         let listed = store.sessions_by_reference(tenant, reference, limit).await.unwrap();
         if listed.len() >= expected {
             return listed;
