@@ -388,3 +388,35 @@ fn judge(artifact: Artifact, bytes: &[u8], declared: Option<&str>) -> CaptureRes
         },
     }
 }
+
+#[cfg(all(test, feature = "embedded"))]
+mod tests {
+    use super::*;
+
+    /// The journey's pipeline never consumes the queue; a message that reaches it anyway is
+    /// kept for redelivery (and, past maxReceiveCount, the DLQ), never dropped.
+    #[tokio::test]
+    async fn a_pipeline_without_a_consumer_keeps_every_message() {
+        let demo = crate::testing::demo().await;
+        let dir = tempfile::tempdir().unwrap();
+        let local = crate::testing::local_pipeline(&demo, dir.path(), 5);
+        let identity = Arc::new(Identity::new(
+            demo.store.clone(),
+            demo.store.clone(),
+            Arc::new(crate::ports::SystemClock),
+            demo.app.settings().clone(),
+        ));
+        let journey = Pipeline::queuing_only(identity, local.objects.clone(), local.queue.clone());
+        let run = StepMessage::RunStep { session_id: SessionId::random(), step: Step::Dvs };
+        let deliveries = [
+            Delivery { message_id: "m1".into(), body: serde_json::to_string(&run).unwrap(), receive_count: 1 },
+            Delivery {
+                message_id: "m2".into(),
+                body: object_created_event("sessions/x/selfie", "e"),
+                receive_count: 5,
+            },
+        ];
+        assert_eq!(journey.handle_batch(&deliveries).await, ["m1", "m2"]);
+        assert_eq!(local.pipeline.handle_batch(&deliveries[..1]).await, Vec::<String>::new(), "the consumer takes it");
+    }
+}
