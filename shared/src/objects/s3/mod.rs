@@ -33,9 +33,10 @@ impl S3Objects {
     /// An adapter on a shared SDK configuration, addressing the bucket the way
     /// [`S3Signer::from_config`] does: path-style under an endpoint override.
     pub fn from_config(config: &aws_types::SdkConfig, bucket: &str) -> Result<Self, ObjectError> {
-        let signer = S3Signer::from_config(config, bucket)?;
+        let endpoint = s3_endpoint(config);
+        let signer = S3Signer::with_endpoint(config, bucket, endpoint.as_deref())?;
         let mut s3 = aws_sdk_s3::config::Builder::from(config);
-        if let Some(endpoint) = s3_endpoint(config) {
+        if let Some(endpoint) = endpoint {
             s3 = s3.endpoint_url(endpoint).force_path_style(true);
         }
         Ok(Self { client: Client::from_conf(s3.build()), signer })

@@ -40,12 +40,21 @@ impl S3Signer {
     /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` applies) means path-style addressing, which
     /// LocalStack needs.
     pub fn from_config(config: &aws_types::SdkConfig, bucket: &str) -> Result<Self, ObjectError> {
+        Self::with_endpoint(config, bucket, super::s3_endpoint(config).as_deref())
+    }
+
+    /// A signer for the bucket behind `endpoint` (the override [`super::s3_endpoint`] found).
+    pub(super) fn with_endpoint(
+        config: &aws_types::SdkConfig,
+        bucket: &str,
+        endpoint: Option<&str>,
+    ) -> Result<Self, ObjectError> {
         let region = config.region().ok_or_else(|| ObjectError::Backend("no AWS region configured".into()))?;
         let region = region.as_ref().to_owned();
         let credentials = config
             .credentials_provider()
             .ok_or_else(|| ObjectError::Backend("no AWS credentials provider configured".into()))?;
-        let post_url = match super::s3_endpoint(config) {
+        let post_url = match endpoint {
             Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
             None => format!("https://{bucket}.s3.{region}.amazonaws.com/"),
         };
