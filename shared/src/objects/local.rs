@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::{
-    MAX_DOWNLOAD_TTL, ObjectError, ObjectSigner, ObjectStore, PresignedPost, StoredObject, UploadPolicy, valid_key,
+    ObjectError, ObjectSigner, ObjectStore, PresignedPost, StoredObject, UploadPolicy, check_download, valid_key,
     valid_prefix,
 };
 
@@ -202,12 +202,7 @@ impl ObjectSigner for LocalObjects {
     }
 
     async fn presign_get(&self, key: &str, expires_in: Duration) -> Result<String, ObjectError> {
-        if expires_in > MAX_DOWNLOAD_TTL {
-            return Err(ObjectError::InvalidPolicy(format!("download expiry over {} s", MAX_DOWNLOAD_TTL.as_secs())));
-        }
-        if !valid_key(key) {
-            return Err(ObjectError::InvalidPolicy("bad key".into()));
-        }
+        check_download(key, expires_in)?;
         let now = chrono::Utc::now().timestamp();
         let expires = now + expires_in.as_secs() as i64;
         let mac = self.sign(GET_DOMAIN, Self::get_message(key, expires).as_bytes()).finalize().into_bytes();

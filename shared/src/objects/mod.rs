@@ -55,6 +55,17 @@ impl UploadPolicy {
     }
 }
 
+/// The rules both adapters enforce on a presigned GET, beside [`UploadPolicy::check`].
+pub fn check_download(key: &str, expires_in: Duration) -> Result<(), ObjectError> {
+    if expires_in > MAX_DOWNLOAD_TTL {
+        return Err(ObjectError::InvalidPolicy(format!("download expiry over {} s", MAX_DOWNLOAD_TTL.as_secs())));
+    }
+    if !valid_key(key) {
+        return Err(ObjectError::InvalidPolicy("bad key".into()));
+    }
+    Ok(())
+}
+
 /// S3's "safe" key characters, relative, without `.`/`..` or empty segments: such keys
 /// are also safe file paths (no traversal, no absolute paths, no backslashes) and need no URL escaping.
 pub fn valid_key(key: &str) -> bool {

@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::objects::{MAX_DOWNLOAD_TTL, ObjectError, ObjectSigner, PresignedPost, UploadPolicy, valid_key};
+use crate::objects::{ObjectError, ObjectSigner, PresignedPost, UploadPolicy, check_download};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
@@ -159,12 +159,7 @@ impl ObjectSigner for S3Signer {
     }
 
     async fn presign_get(&self, key: &str, expires_in: Duration) -> Result<String, ObjectError> {
-        if expires_in > MAX_DOWNLOAD_TTL {
-            return Err(ObjectError::InvalidPolicy(format!("download expiry over {} s", MAX_DOWNLOAD_TTL.as_secs())));
-        }
-        if !valid_key(key) {
-            return Err(ObjectError::InvalidPolicy("bad key".into()));
-        }
+        check_download(key, expires_in)?;
         let creds = self.credentials().await?;
         self.sign_get(creds, key, expires_in, SystemTime::now())
     }
@@ -187,6 +182,7 @@ fn signing_key(secret: &str, date: &str, region: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objects::MAX_DOWNLOAD_TTL;
 
     /// The worked example from AWS's "Browser-Based Uploads Using POST" SigV4 example.
     #[test]
