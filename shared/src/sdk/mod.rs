@@ -59,12 +59,12 @@ impl TlsRoots {
 pub fn https_client(roots: TlsRoots) -> SharedHttpClient {
     let builder = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
-    let trusted: fn(&[u8]) -> bool = match roots {
+    let trust = match roots {
         TlsRoots::Native => return ValidatedOnce::pending(builder.build_https()),
-        TlsRoots::Aws => is_amazon_root,
-        TlsRoots::Bundled => |_| true,
+        TlsRoots::Aws => TrustStore::empty().with_native_roots(false).with_pem_certificate(AMAZON_ROOTS_PEM),
+        TlsRoots::Bundled => bundled_trust_store(),
     };
-    let context = TlsContext::builder().with_trust_store(bundled_trust_store(trusted)).build().expect("a TLS context");
+    let context = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context");
     ValidatedOnce::compiled_in(builder.tls_context(context).build_https())
 }
 
@@ -121,21 +121,16 @@ impl HttpClient for ValidatedOnce {
     }
 }
 
-/// Amazon Root CA 1–4 and Starfield Services Root G2, the roots of Amazon Trust Services, found
-/// by their subject names (DER keeps them as plain strings).
-/// (Comparing every window instead of a substring search was a millisecond of each cold start.)
-fn is_amazon_root(der: &[u8]) -> bool {
-    use memchr::memmem::Finder;
-    static SUBJECTS: std::sync::LazyLock<[Finder<'static>; 2]> = std::sync::LazyLock::new(|| {
-        [Finder::new(b"Amazon Root CA "), Finder::new(b"Starfield Services Root Certificate Authority - G2")]
-    });
-    SUBJECTS.iter().any(|subject| subject.find(der).is_some())
-}
+/// Amazon Root CA 1–4 and Starfield Services Root G2, the roots of Amazon Trust Services, which
+/// sign every AWS service endpoint: Mozilla's certificates, kept as PEM in the crate so that a
+/// cold start neither searches Mozilla's 146 roots for them nor re-encodes them (together
+/// 0.04 ms). A test holds the file to the bundled store.
+const AMAZON_ROOTS_PEM: &[u8] = include_bytes!("amazon-roots.pem");
 
 /// The SDK's trust store takes PEM; the bundled roots are DER.
-fn bundled_trust_store(trusted: fn(&[u8]) -> bool) -> TrustStore {
+fn bundled_trust_store() -> TrustStore {
     let mut trust = TrustStore::empty().with_native_roots(false);
-    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter(|der| trusted(der)) {
+    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
         trust.add_pem_certificate(pem_certificate(der));
     }
     trust
@@ -183,10 +178,36 @@ mod tests {
         assert_eq!(TlsRoots::from_env().unwrap(), TlsRoots::Aws);
     }
 
+    /// Found by subject name (DER keeps names as plain strings).
+    fn is_amazon_root(der: &[u8]) -> bool {
+        let named = |subject: &[u8]| der.windows(subject.len()).any(|w| w == subject);
+        named(b"Amazon Root CA ") || named(b"Starfield Services Root Certificate Authority - G2")
+    }
+
+    /// `TI_UPDATE_ROOTS=1` rewrites the file from the bundled store, for a new
+    /// `webpki-root-certs` that adds or retires one of Amazon's roots.
     #[test]
-    fn the_aws_roots_are_amazon_trust_services_five() {
-        let kept = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter(|der| is_amazon_root(der)).count();
-        assert_eq!(kept, 5, "Amazon Root CA 1-4 and Starfield Services Root G2");
+    fn the_aws_roots_are_amazon_trust_services_five_from_mozillas_store() {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let mozilla: Vec<&[u8]> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|c| c.as_ref())
+            .filter(|der| is_amazon_root(der))
+            .collect();
+        if std::env::var_os("TI_UPDATE_ROOTS").is_some() {
+            let mut pem = b"# Amazon Trust Services' roots, from Mozilla's store (webpki-root-certs).\n".to_vec();
+            mozilla.iter().for_each(|der| pem.extend(pem_certificate(der)));
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/src/sdk/amazon-roots.pem"), pem).unwrap();
+            return;
+        }
+        let kept: Vec<CertificateDer> =
+            CertificateDer::pem_slice_iter(AMAZON_ROOTS_PEM).collect::<Result<_, _>>().unwrap();
+        assert_eq!(mozilla.len(), 5, "Amazon Root CA 1-4 and Starfield Services Root G2");
+        assert!(
+            kept.iter().map(|c| c.as_ref()).eq(mozilla.iter().copied()),
+            "amazon-roots.pem differs from the bundled store: TI_UPDATE_ROOTS=1 cargo test -p shared --features aws --lib sdk:: rewrites it"
+        );
     }
 
     /// Counts validations; no request is ever sent through it.
