@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole stack on this machine, from infra/template.yaml: DynamoDB Local and LocalStack (S3, SQS),
 # the template's table, queues and bucket created on them, every function under `cargo lambda watch`
-# (HTTP routes as in the template), and a poller that feeds the SQS-triggered functions through
-# cargo lambda's Invoke API the way Lambda's event source mappings do.
+# (HTTP routes as in the template), and a poller that feeds the SQS- and DynamoDB-stream-triggered
+# functions through cargo lambda's Invoke API the way Lambda's event source mappings do.
 # Usage: scripts/local-stack.sh start|stop|status
 #   LAMBDA_PORT (default 9000): the API and Invoke API; DYNAMODB_PORT, LOCALSTACK_PORT as their scripts.
 #   LOCAL_STACK_NO_RELOAD=1: do not rebuild functions when sources change (CI).

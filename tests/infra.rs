@@ -16,6 +16,9 @@ use template::{Template, one_or_many, references, target};
 /// CompareFaces have no resource-level permissions, so IAM accepts nothing narrower.
 const UNSCOPABLE: [&str; 3] = ["textract:AnalyzeID", "rekognition:DetectFaces", "rekognition:CompareFaces"];
 const MAX_RECEIVE_COUNT: u64 = 5;
+/// What a stream event source needs of its stream (AWS's documented policy, on `stream/*`).
+const STREAM_READING: [&str; 4] =
+    ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"];
 
 fn functions(t: &Template) -> impl Iterator<Item = (&str, &Value)> {
     t.of_type("AWS::Serverless::Function")
@@ -66,18 +69,73 @@ fn dead_letter_queues(t: &Template) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `(function, event properties)` for every DynamoDB stream event source.
+fn stream_consumers(t: &Template) -> Vec<(String, Value)> {
+    functions(t)
+        .flat_map(|(name, props)| {
+            let events = props["Events"].as_object().into_iter().flat_map(|e| e.values());
+            events
+                .filter(|e| e["Type"] == "DynamoDB")
+                .map(|e| (name.to_owned(), e["Properties"].clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Queues where a stream mapping records the batches it gave up on.
+fn on_failure_queues(t: &Template) -> BTreeSet<String> {
+    stream_consumers(t)
+        .iter()
+        .map(|(function, event)| {
+            let queue = target(&event["DestinationConfig"]["OnFailure"]["Destination"])
+                .unwrap_or_else(|| panic!("{function}: a stream mapping without an on-failure queue"));
+            assert_eq!(t.resource(queue)["Type"], "AWS::SQS::Queue", "{function}: on-failure {queue}");
+            queue.to_owned()
+        })
+        .collect()
+}
+
 #[test]
 fn every_queue_has_a_dead_letter_queue_after_five_receives() {
     let t = Template::load();
     let dlqs = dead_letter_queues(&t);
-    let dead_letter: BTreeSet<&String> = dlqs.values().collect();
+    let mut dead_letter: BTreeSet<String> = dlqs.values().cloned().collect();
+    dead_letter.extend(on_failure_queues(&t));
     for (name, _) in t.of_type("AWS::SQS::Queue") {
-        if dead_letter.contains(&name.to_owned()) {
+        if dead_letter.contains(name) {
             continue;
         }
         assert!(dlqs.contains_key(name), "queue {name} has no dead-letter queue");
     }
     assert!(dlqs.len() >= 2, "the step and webhook queues: {dlqs:?}");
+}
+
+#[test]
+fn the_outbox_stream_wakes_deliver_webhook_only_for_owed_webhooks_and_keeps_what_it_gives_up() {
+    let t = Template::load();
+    let table = &t.resource("Table")["Properties"];
+    assert_eq!(table["StreamSpecification"]["StreamViewType"], "NEW_IMAGE", "the filter reads the new image");
+    let consumers = stream_consumers(&t);
+    let readers: Vec<_> = consumers.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(readers, ["DeliverWebhook"]);
+    let event = &consumers[0].1;
+    assert_eq!(event["Stream"], serde_json::json!({"Fn::GetAtt": ["Table", "StreamArn"]}));
+    assert_eq!(event["FunctionResponseTypes"], serde_json::json!(["ReportBatchItemFailures"]));
+    assert_eq!(event["BisectBatchOnFunctionError"], true);
+    let retries = number(&event["MaximumRetryAttempts"]);
+    assert!((1..=100).contains(&retries), "retries are bounded, then the on-failure queue: {retries}");
+    assert!((1..=10).contains(&number(&event["BatchSize"])));
+    // The filter names the marker the store writes, with the value that means "owed".
+    let filters = event["FilterCriteria"]["Filters"].as_array().expect("a filter");
+    assert_eq!(filters.len(), 1);
+    let pattern: Value = serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
+    let marker = shared::store::dynamodb::OUTBOX_ATTRIBUTE;
+    assert_eq!(pattern, serde_json::json!({"dynamodb": {"NewImage": {marker: {"BOOL": [true]}}}}));
+    // The functions that end sessions queue no webhooks themselves.
+    for (name, _) in functions(&t) {
+        let queues_webhooks = t.function_env(name).contains_key("TI_WEBHOOK_QUEUE_URL");
+        assert_eq!(queues_webhooks, name == "DeliverWebhook", "{name}");
+    }
 }
 
 /// `(function, queue, event properties)` for every SQS event source.
@@ -170,9 +228,16 @@ fn role_violations(t: &Template) -> Vec<String> {
                 if named.is_empty() || !named.iter().any(|n| t.resources().contains_key(n)) {
                     out.push(format!("{sid}: resource {resource} names no resource of this stack"));
                 }
-                // The one wildcard allowed in a resource: objects under a key prefix of our bucket,
-                // `${Bucket.Arn}/prefix/*`.
+                // The wildcards allowed in a resource: objects under a key prefix of our bucket,
+                // `${Bucket.Arn}/prefix/*`, and the reading of our table's streams, whose names
+                // are only known once created.
                 if let Some(text) = resource["Fn::Sub"].as_str().filter(|t| t.contains('*')) {
+                    let streams = text == "${Table.Arn}/stream/*"
+                        && actions.iter().all(|a| STREAM_READING.contains(a))
+                        && t.resources().get("Table").is_some_and(|t| t["Type"] == "AWS::DynamoDB::Table");
+                    if streams {
+                        continue;
+                    }
                     let in_bucket = named
                         .first()
                         .and_then(|b| t.resources().get(b))
@@ -235,6 +300,8 @@ Resources:
               - { Sid: D, Effect: Allow, Action: dynamodb:Query, Resource: !Sub "${Table.Arn}/index/*" }
               - { Sid: E, Effect: Allow, Action: dynamodb:Query, Resource: [!GetAtt Table.Arn] }
               - { Sid: F, Effect: Allow, Action: textract:AnalyzeID, Resource: "*" }
+              - { Sid: G, Effect: Allow, Action: dynamodb:PutItem, Resource: !Sub "${Table.Arn}/stream/*" }
+              - { Sid: H, Effect: Allow, Action: dynamodb:GetRecords, Resource: !Sub "${Table.Arn}/stream/*" }
 "#,
     );
     let found = role_violations(&bad);
@@ -245,10 +312,11 @@ Resources:
         "Role/C: resource",
         "Role/D: wildcard resource",
         "Role/E: one statement",
+        "Role/G: wildcard resource",
     ] {
         assert!(found.iter().any(|v| v.starts_with(expected)), "{expected} not reported in {found:#?}");
     }
-    assert!(!found.iter().any(|v| v.starts_with("Role/F")), "{found:#?}");
+    assert!(!found.iter().any(|v| v.starts_with("Role/F") || v.starts_with("Role/H")), "{found:#?}");
 }
 
 #[test]
@@ -324,7 +392,7 @@ fn logs_are_kept_for_a_set_time_and_errors_and_dead_letters_raise_alarms() {
         assert_eq!(group["RetentionInDays"], serde_json::json!({"Ref": "LogRetentionDays"}), "{name}");
         assert!(alarmed("Errors", &serde_json::json!({"Ref": name})), "{name}: no Errors alarm");
     }
-    for dlq in dead_letter_queues(&t).values() {
+    for dlq in dead_letter_queues(&t).values().chain(on_failure_queues(&t).iter()) {
         let depth = serde_json::json!({"Fn::GetAtt": [dlq, "QueueName"]});
         assert!(alarmed("ApproximateNumberOfMessagesVisible", &depth), "{dlq}: no depth alarm");
     }

@@ -1,8 +1,9 @@
 //! The real function binaries under `cargo lambda watch`, as scripts/local-stack.sh runs them from
 //! infra/template.yaml: the template's table, bucket and queues on DynamoDB Local and LocalStack,
-//! its HTTP routes, and its SQS event source mappings played by the local poller. A verification
-//! goes create → upload straight to S3 → S3 notification → process-step → submit → decision →
-//! signed redirect → webhook, over HTTP and SQS only. The poller itself is held to Lambda's rules:
+//! its HTTP routes, and its SQS and DynamoDB stream event source mappings played by the local
+//! pollers. A verification goes create → upload straight to S3 → S3 notification → process-step
+//! → submit → decision → signed redirect → the table's stream (the outbox) → deliver-webhook
+//! queues the webhook → deliver-webhook delivers it, over HTTP, SQS and the stream only. The poller itself is held to Lambda's rules:
 //! reported failures come back after the visibility timeout and end in the dead-letter queue.
 
 use std::path::{Path, PathBuf};
@@ -197,7 +198,7 @@ async fn a_verification_runs_through_the_function_binaries() {
     let image = http.get(redirect.headers()["location"].to_str().unwrap()).send().await.unwrap();
     assert_eq!(image.bytes().await.unwrap().as_ref(), front.as_slice());
 
-    // The webhook, through the webhook queue and deliver-webhook.
+    // The webhook: queued by deliver-webhook from the table's stream, then delivered from its queue.
     wait_for("the webhook", 90, async || !received.lock().unwrap().is_empty()).await;
     let (headers, body) = received.lock().unwrap()[0].clone();
     let signer = WebhookSigner::new(tenant["webhook_secret"].as_str().unwrap()).unwrap();

@@ -4,7 +4,8 @@
              environment, the local keys and cargo lambda watch's router (cargo-lambda.toml)
   env        each function's environment only, creating nothing (scripts/cold-start.sh)
   watch      exec cargo lambda watch with the functions' environment
-  poll       run the SQS event source mappings against cargo lambda's Invoke API
+  poll       run the event source mappings (SQS queues, DynamoDB streams) against cargo lambda's
+             Invoke API
 """
 
 import argparse
@@ -22,6 +23,7 @@ from botocore.config import Config
 
 import poller
 import provision
+import streams
 import template as tpl
 
 ACCOUNT = "000000000000"  # LocalStack's
@@ -32,6 +34,13 @@ def _clients():
     region = os.environ["AWS_REGION"]
     s3 = boto3.client("s3", region_name=region, config=Config(s3={"addressing_style": "path"}))
     return s3, boto3.client("sqs", region_name=region), boto3.client("dynamodb", region_name=region)
+
+
+def _streams_client():
+    """DynamoDB Streams at DynamoDB's own endpoint (DynamoDB Local serves both)."""
+    region = os.environ["AWS_REGION"]
+    endpoint = boto3.client("dynamodb", region_name=region).meta.endpoint_url
+    return boto3.client("dynamodbstreams", region_name=region, endpoint_url=endpoint)
 
 
 def _local_keys(path):
@@ -102,9 +111,7 @@ def log(line):
 def cmd_env(args):
     """Each function's environment as {binary: {name: value}}, creating nothing (cold starts)."""
     stack, localize, _ = _stack(args)
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566").rstrip("/")
-    for name, _ in stack.of_type("AWS::SQS::Queue"):
-        stack.refs[name] = f"{endpoint}/{ACCOUNT}/{stack.attributes[(name, 'QueueName')]}"
+    provision.stand_ins(stack, os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566").rstrip("/"))
     keys = _local_keys(os.path.join(args.out, "keys.json"))
     envs = {fn["binary"]: fn["env"] for fn in provision.functions(stack, keys, localize).values()}
     fd = os.open(args.write, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -122,9 +129,13 @@ def cmd_provision(args):
     functions = provision.functions(stack, keys, localize)
 
     queue_urls = {stack.attributes[(n, "Arn")]: stack.refs[n] for n, _ in stack.of_type("AWS::SQS::Queue")}
-    for fn in functions.values():
+    for name, fn in functions.items():
         for m in fn["sqs"]:
             m["queue_url"] = queue_urls[m["queue_arn"]]
+        for m in fn["dynamodb"]:
+            if m["on_failure_arn"] and m["on_failure_arn"] not in queue_urls:
+                raise SystemExit(f"{name}: on-failure destination {m['on_failure_arn']} is not a queue of the template")
+            m["on_failure_url"] = queue_urls.get(m["on_failure_arn"])
     env = {}
     for name, fn in functions.items():
         for key, value in fn.pop("env").items():
@@ -167,14 +178,23 @@ def cmd_poll(args):
             specs = json.load(f)
     else:
         specs = [dict(m, function=fn["binary"], timeout=fn["timeout"])
-                 for fn in outputs["functions"].values() for m in fn["sqs"]]
+                 for fn in outputs["functions"].values() for m in fn["sqs"] + fn.get("dynamodb", [])]
     _, sqs, _ = _clients()
+    streams_client = _streams_client() if any("stream_arn" in s for s in specs) else None
     region = os.environ["AWS_REGION"]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threads = []
     for spec in specs:
+        if "stream_arn" in spec:  # a DynamoDB stream mapping
+            mapping = streams.Mapping(streams_client, sqs, spec, spec["function"], spec["timeout"], region,
+                                      args.invoke_url, args.journal)
+            print(f"local-stack: reading {spec['stream_arn']} -> {spec['function']} (batch {spec['batch_size']}, "
+                  f"from {spec['starting_position']}, filters {json.dumps(spec['filter_patterns'])}, "
+                  f"on failure {spec.get('on_failure_url')})", flush=True)
+            threads += mapping.start(stop)
+            continue
         concurrency = max(1, min(spec["maximum_concurrency"], args.concurrency))
         mapping = poller.Mapping(sqs, spec["queue_url"], spec["queue_arn"], spec["function"], spec["timeout"],
                                  spec["batch_size"], spec["report_batch_item_failures"], concurrency, region,
@@ -207,8 +227,12 @@ def main():
     q.add_argument("--out", required=True)
     q.add_argument("--invoke-url", required=True)
     q.add_argument("--concurrency", type=int, default=2, help="cargo lambda watch's instances per function")
-    q.add_argument("--mappings", help="JSON list of mappings instead of the template's (tests)")
-    q.add_argument("--journal", help="append one JSON line per batch: ids, receive counts, failures")
+    q.add_argument("--mappings", help="JSON list of mappings instead of the template's (tests); "
+                   "those with stream_arn are DynamoDB stream mappings")
+    q.add_argument("--journal", help="append one JSON line per batch. SQS: {function, invoked_ok, messages: "
+                   "[{id, body, receive_count, failed}]}; streams: {function, event_source: aws:dynamodb, shard, "
+                   "invoked_ok, records: [{sequence_number, keys, failed}]}, and {..., gave_up, sequence_numbers} "
+                   "when a batch goes to the on-failure destination")
     q.set_defaults(run=cmd_poll)
     args = parser.parse_args()
     if getattr(args, "command", None) and args.command[0] == "--":

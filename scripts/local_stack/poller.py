@@ -11,6 +11,7 @@ cargo lambda's Invoke API, then deletes what succeeded, the way AWS does:
 - at most MaximumConcurrency batches are in flight per mapping.
 """
 
+import http.client
 import json
 import threading
 import time
@@ -45,6 +46,28 @@ def record(message, queue_arn, region):
     }
 
 
+def reported_failures(body):
+    """The itemIdentifiers a partial batch response names ([] for full success: an empty,
+    absent or null list). ValueError when the response is unreadable or an identifier is empty."""
+    if body is None or body.strip() in (b"", b"null"):
+        return []
+    response = json.loads(body)
+    if not isinstance(response, dict):
+        raise ValueError("the response is not an object")
+    failures = response.get("batchItemFailures")
+    if failures is None:
+        return []
+    if not isinstance(failures, list):
+        raise ValueError("batchItemFailures is not a list")
+    items = []
+    for failure in failures:
+        item = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not item or not isinstance(item, str):
+            raise ValueError(f"bad batch item failure {failure!r}")
+        items.append(item)
+    return items
+
+
 def failed_ids(ok, body, batch_ids, report_batch_item_failures):
     """The ids to leave on the queue, from the invocation's outcome (see the module's rules)."""
     everything = set(batch_ids)
@@ -52,30 +75,15 @@ def failed_ids(ok, body, batch_ids, report_batch_item_failures):
         return everything
     if not report_batch_item_failures:
         return set()
-    if body is None or body.strip() in (b"", b"null"):
-        return set()
     try:
-        response = json.loads(body)
+        failed = set(reported_failures(body))
     except ValueError:
         return everything
-    if not isinstance(response, dict):
-        return everything
-    failures = response.get("batchItemFailures")
-    if failures is None:
-        return set()
-    if not isinstance(failures, list):
-        return everything
-    failed = set()
-    for failure in failures:
-        item = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-        if not item or item not in everything:
-            return everything
-        failed.add(item)
-    return failed
+    return failed if failed <= everything else everything
 
 
-def invoke(invoke_url, function, event, timeout):
-    """(ok, body): ok is False on a function error (non-200 or X-Amz-Function-Error) or timeout."""
+def call(invoke_url, function, event, timeout):
+    """(status, X-Amz-Function-Error, body) of one Invoke; status None on a timeout or no answer."""
     request = urllib.request.Request(
         f"{invoke_url}/2015-03-31/functions/{function}/invocations",
         data=json.dumps(event).encode(),
@@ -84,10 +92,27 @@ def invoke(invoke_url, function, event, timeout):
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-            return response.status == 200 and not response.headers.get("X-Amz-Function-Error"), body
-    except (urllib.error.URLError, TimeoutError, ConnectionError):
-        return False, None
+            return response.status, response.headers.get("X-Amz-Function-Error"), response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("X-Amz-Function-Error"), e.read()
+    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException):
+        return None, None, None
+
+
+def invoke(invoke_url, function, event, timeout):
+    """(ok, body): ok is False on a function error (non-200 or X-Amz-Function-Error) or timeout."""
+    status, error, body = call(invoke_url, function, event, timeout)
+    return status == 200 and not error, body
+
+
+_JOURNAL_LOCK = threading.Lock()
+
+
+def append_journal(path, entry):
+    """Appends one JSON line to the journal (if any); one lock for every mapping writing to it."""
+    if path:
+        with _JOURNAL_LOCK, open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
 
 
 class Mapping:
@@ -100,7 +125,6 @@ class Mapping:
         self.report = report_batch_item_failures
         self.concurrency, self.region, self.invoke_url = concurrency, region, invoke_url
         self.journal = journal
-        self.journal_lock = threading.Lock()
 
     def poll_once(self):
         messages = self.sqs.receive_message(
@@ -124,9 +148,7 @@ class Mapping:
         self._journal(messages, ok, failed)
 
     def _journal(self, messages, ok, failed):
-        if not self.journal:
-            return
-        line = json.dumps({
+        append_journal(self.journal, {
             "function": self.function,
             "invoked_ok": ok,
             "messages": [{
@@ -136,8 +158,6 @@ class Mapping:
                 "failed": m["MessageId"] in failed,
             } for m in messages],
         })
-        with self.journal_lock, open(self.journal, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
 
     def run(self, stop):
         while not stop.is_set():

@@ -1,10 +1,11 @@
-"""Creates the template's table, queues and bucket on DynamoDB Local and LocalStack, and derives
-what cargo lambda watch and the SQS poller need: each function's environment, the HTTP routes
-and the event source mappings. Everything comes from the template; the few local differences
-are listed in LOCAL_DIFFERENCES and printed."""
+"""Creates the template's table (with its stream), queues and bucket on DynamoDB Local and
+LocalStack, and derives what cargo lambda watch and the pollers need: each function's environment,
+the HTTP routes and the event source mappings (SQS and DynamoDB streams). Everything comes from
+the template; the few local differences are listed in LOCAL_DIFFERENCES and printed."""
 
 import json
 
+import streams
 import template as tpl
 
 FUNCTION = "AWS::Serverless::Function"
@@ -16,11 +17,15 @@ LOCAL_DIFFERENCES = [
     "not created: IAM roles, log groups, alarms, API Gateway and Lambda resources "
     "(cargo lambda watch and the poller stand in), the bucket's TLS-only policy (local endpoints are http), "
     "point-in-time recovery (DynamoDB Local has no backups)",
+    "DynamoDB stream mappings: the local poller reads DynamoDB Local's stream (its ARNs name region "
+    "ddblocal) and keeps no checkpoint across restarts (TRIM_HORIZON re-reads the retained records); "
+    "retries back off from 0.5 s, doubling up to 30 s",
 ]
 
 
 def physical_names(stack, account, region):
-    """Refs and attributes of every resource, known before anything is created."""
+    """Refs and attributes of every resource, known before anything is created. Not known yet:
+    queue URLs (create_queues) and a table's StreamArn (create_table), or stand_ins for both."""
     for name, res in stack.resources.items():
         kind, props = res["Type"], res.get("Properties", {})
         if kind == "AWS::DynamoDB::Table":
@@ -43,6 +48,15 @@ def physical_names(stack, account, region):
             stack.attributes[(name, "Arn")] = f"arn:aws:lambda:{region}:{account}:function:{binary}"
         else:
             stack.refs[name] = name
+
+
+def stand_ins(stack, endpoint):
+    """What only exists once created, for reading the template without creating anything (env, tests)."""
+    for name, _ in stack.of_type("AWS::SQS::Queue"):
+        stack.refs[name] = f"{endpoint}/{stack.pseudo['AWS::AccountId']}/{stack.attributes[(name, 'QueueName')]}"
+    for name, res in stack.of_type("AWS::DynamoDB::Table"):
+        if "StreamSpecification" in res["Properties"]:
+            stack.attributes[(name, "StreamArn")] = stack.attributes[(name, "Arn")] + "/stream/not-created"
 
 
 def create_queues(stack, sqs, log):
@@ -73,7 +87,21 @@ def create_queues(stack, sqs, log):
         log(f"queue policy {name}")
 
 
+def _match_stream(dynamodb, table, current, wanted, log):
+    """An existing table's stream as the template has it; a new view type needs off, then on (as in AWS)."""
+    enabled = bool(current and current.get("StreamEnabled"))
+    if enabled == bool(wanted) and (not enabled or current["StreamViewType"] == wanted["StreamViewType"]):
+        return
+    if enabled:
+        dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+        dynamodb.get_waiter("table_exists").wait(TableName=table)
+    if wanted:
+        dynamodb.update_table(TableName=table, StreamSpecification=wanted)
+    log(f"table {table}: stream {current} -> {wanted}")
+
+
 def create_table(stack, dynamodb, log):
+    """Creates (or matches) each table; its StreamArn is known from here on."""
     for name, res in stack.of_type("AWS::DynamoDB::Table"):
         props = stack.eval(res["Properties"])
         table = props["TableName"]
@@ -87,12 +115,17 @@ def create_table(stack, dynamodb, log):
             args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         if "SSESpecification" in props:
             args["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
+        stream = props.get("StreamSpecification")
+        if stream:
+            # CloudFormation's StreamSpecification is the view type alone; the API's also enables it.
+            args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
         try:
             dynamodb.create_table(**args)
         except dynamodb.exceptions.ResourceInUseException:
             existing = dynamodb.describe_table(TableName=table)["Table"]
             if existing["KeySchema"] != args["KeySchema"]:
-                raise SystemExit(f"table {table} exists with another key schema; delete it first")
+                raise SystemExit(f"table {table} exists with another key schema; delete it first") from None
+            _match_stream(dynamodb, table, existing.get("StreamSpecification"), args.get("StreamSpecification"), log)
         dynamodb.get_waiter("table_exists").wait(TableName=table)
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
@@ -100,8 +133,12 @@ def create_table(stack, dynamodb, log):
             if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
                 dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification={
                     "AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]})
+        if stream:
+            # Only DynamoDB knows the stream's label: !GetAtt Table.StreamArn resolves from here on.
+            stack.attributes[(name, "StreamArn")] = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
         log(f"table {table} (key {[k['AttributeName'] for k in args['KeySchema']]}, "
-            f"indexes {[i['IndexName'] for i in args.get('GlobalSecondaryIndexes', [])]}, ttl {ttl})")
+            f"indexes {[i['IndexName'] for i in args.get('GlobalSecondaryIndexes', [])]}, ttl {ttl}, "
+            f"stream {stack.attributes.get((name, 'StreamArn'))})")
 
 
 def _lifecycle(rules):
@@ -159,8 +196,62 @@ def create_bucket(stack, s3, region, localize, log):
             f"{props.get('CorsConfiguration', {}).get('CorsRules', [{}])[0].get('AllowedOrigins')}, notifications)")
 
 
+def _bool(value):
+    return str(value).lower() == "true"  # CloudFormation takes true and "true"
+
+
+def _sqs_mapping(e):
+    return {
+        "queue_arn": e["Queue"],
+        "batch_size": int(e.get("BatchSize", 10)),
+        "batching_window": int(e.get("MaximumBatchingWindowInSeconds", 0)),
+        "report_batch_item_failures": "ReportBatchItemFailures" in e.get("FunctionResponseTypes", []),
+        "maximum_concurrency": int(e.get("ScalingConfig", {}).get("MaximumConcurrency", 1000)),
+    }
+
+
+_STREAM_PROPERTIES = {"Stream", "StartingPosition", "BatchSize", "FunctionResponseTypes", "BisectBatchOnFunctionError",
+                      "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "FilterCriteria", "DestinationConfig",
+                      "ParallelizationFactor", "MaximumBatchingWindowInSeconds", "Enabled"}
+
+
+def _stream_mapping(name, e, function_arn):
+    """A DynamoDB event as the stream poller's spec; what the poller cannot play stops here."""
+    unsupported = sorted(set(e) - _STREAM_PROPERTIES)
+    if unsupported:
+        raise SystemExit(f"{name}: DynamoDB event properties {unsupported} have no local stand-in")
+    if int(e.get("ParallelizationFactor", 1)) != 1 or int(e.get("MaximumBatchingWindowInSeconds", 0)) != 0:
+        raise SystemExit(f"{name}: ParallelizationFactor over 1 or a batching window has no local stand-in")
+    if e["StartingPosition"] not in ("TRIM_HORIZON", "LATEST"):
+        raise SystemExit(f"{name}: StartingPosition {e['StartingPosition']} has no local stand-in")
+    patterns = []
+    for f in e.get("FilterCriteria", {}).get("Filters", []):
+        try:
+            pattern = json.loads(f["Pattern"])
+            streams.check_pattern(pattern)
+        except ValueError as err:
+            raise SystemExit(f"{name}: filter {f['Pattern']}: {err}") from None
+        patterns.append(pattern)
+    destination = e.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    if destination and destination.split(":")[2] != "sqs":
+        raise SystemExit(f"{name}: on-failure destination {destination}: only SQS queues have a local stand-in")
+    return {
+        "stream_arn": e["Stream"],
+        "starting_position": e["StartingPosition"],
+        "batch_size": int(e.get("BatchSize", 100)),
+        "report_batch_item_failures": "ReportBatchItemFailures" in e.get("FunctionResponseTypes", []),
+        "bisect_batch_on_function_error": _bool(e.get("BisectBatchOnFunctionError", False)),
+        "maximum_retry_attempts": int(e.get("MaximumRetryAttempts", -1)),
+        "maximum_record_age": int(e.get("MaximumRecordAgeInSeconds", -1)),
+        "filter_patterns": patterns,
+        "on_failure_arn": destination,
+        "function_arn": function_arn,
+    }
+
+
 def functions(stack, secret, localize):
-    """Per function: binary, timeout, environment, and its SQS event source mappings."""
+    """Per function: binary, timeout, environment, and its event source mappings: `sqs` and
+    `dynamodb` (streams). Needs StreamArn: after create_table, or stand_ins."""
     globals_ = stack.template.get("Globals", {}).get("Function", {})
     out = {}
     for name, res in stack.of_type(FUNCTION):
@@ -171,23 +262,21 @@ def functions(stack, secret, localize):
         env = {k: tpl.resolve_secrets(str(v), secret) for k, v in env.items()}
         if env.get("TI_MODE") == "cloud":
             env["TI_MODE"] = "local"
-        mappings = []
-        for event in props.get("Events", {}).values():
-            if event["Type"] != "SQS":
-                raise SystemExit(f"{name}: event type {event['Type']} has no local stand-in")
+        sqs, dynamodb = [], []
+        for event_name, event in props.get("Events", {}).items():
+            if event["Type"] not in ("SQS", "DynamoDB"):
+                raise SystemExit(f"{name}: event type {event['Type']} has no local stand-in (SQS and DynamoDB have)")
             e = stack.eval(event["Properties"])
-            mappings.append({
-                "queue_arn": e["Queue"],
-                "batch_size": int(e.get("BatchSize", 10)),
-                "batching_window": int(e.get("MaximumBatchingWindowInSeconds", 0)),
-                "report_batch_item_failures": "ReportBatchItemFailures" in e.get("FunctionResponseTypes", []),
-                "maximum_concurrency": int(e.get("ScalingConfig", {}).get("MaximumConcurrency", 1000)),
-            })
+            if event["Type"] == "SQS":
+                sqs.append(_sqs_mapping(e))
+            elif _bool(e.get("Enabled", True)):
+                dynamodb.append(_stream_mapping(f"{name}.{event_name}", e, stack.attributes[(name, "Arn")]))
         out[name] = {
             "binary": res["Metadata"]["BuildProperties"]["Binary"],
             "timeout": int(props.get("Timeout", globals_.get("Timeout", 3))),
             "env": env,
-            "sqs": mappings,
+            "sqs": sqs,
+            "dynamodb": dynamodb,
         }
     return out
 

@@ -31,6 +31,7 @@ pub enum Creation {
     Replayed,
 }
 
+mod outbox;
 mod redaction;
 
 pub use redaction::SessionAudit;
@@ -99,7 +100,7 @@ impl Identity {
         let Some(queue) = &self.webhooks else { return Ok(()) };
         let now = self.now();
         let event = match session.status {
-            _ if session.webhook_queued => return Ok(()),
+            _ if !session.terminal_webhook_due() => return Ok(()),
             crate::domain::SessionStatus::Finished => WebhookEvent::finished(session, &self.appendix_for(session), now),
             crate::domain::SessionStatus::Cancelled => Some(WebhookEvent::cancelled(session, now)),
             _ => return Ok(()),

@@ -37,23 +37,28 @@ pub async fn demo_with_clock(clock: Arc<dyn Clock>) -> Demo {
 impl Demo {
     /// Stores an open session with a chosen id, as if created through the API.
     pub async fn seed_session(&self, id: &str) -> Session {
-        let new = NewSession {
-            reference: Reference::parse("cust_00123").expect("reference"),
-            redirect_url: RedirectUrl::parse("https://yourapp.com/verified", UrlPolicy::HttpsOnly).expect("url"),
-            steps: self.tenant.default_steps.clone(),
-            person: Person::default(),
-            min_age: None,
-            threshold: self.tenant.default_threshold,
-            webhook_url: None,
-            locale: None,
-            expires_in: ExpiresIn::DEFAULT.seconds(),
-            metadata: Metadata::default(),
-        };
         let id = SessionId::parse(id).expect("session id");
-        let session = Session::open(id, self.tenant.id.clone(), new, Vec::new(), self.app.now());
+        let session = open_session(id, &self.tenant, self.app.now());
         self.store.insert_session(&session, None, self.app.now()).await.expect("insert session");
         session
     }
+}
+
+/// An open session of `tenant`'s default steps, as if created through the API at `now`.
+pub fn open_session(id: SessionId, tenant: &Tenant, now: i64) -> Session {
+    let new = NewSession {
+        reference: Reference::parse("cust_00123").expect("reference"),
+        redirect_url: RedirectUrl::parse("https://yourapp.com/verified", UrlPolicy::HttpsOnly).expect("url"),
+        steps: tenant.default_steps.clone(),
+        person: Person::default(),
+        min_age: None,
+        threshold: tenant.default_threshold,
+        webhook_url: None,
+        locale: None,
+        expires_in: ExpiresIn::DEFAULT.seconds(),
+        metadata: Metadata::default(),
+    };
+    Session::open(id, tenant.id.clone(), new, Vec::new(), now)
 }
 
 /// A noisy image (incompressible, so it passes the minimum upload size), as PNG bytes.

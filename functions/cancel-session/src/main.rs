@@ -8,7 +8,7 @@ fn accepts(endpoint: &Endpoint) -> bool {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_with_webhooks(accepts).await
+    shared::lambda::serve(accepts).await
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! SQS-triggered: delivers signed webhooks (Standard Webhooks), re-queuing failures with
 //! exponential backoff and jitter for three days, then to the dead-letter queue.
+//! Stream-triggered: the session table's outbox, queuing the webhooks that ended sessions owe.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -87,6 +87,11 @@ impl Session {
         Ok(Progress::Recorded)
     }
 
+    /// Whether the `identity.session.redacted` webhook is still to be queued.
+    pub fn redaction_webhook_due(&self) -> bool {
+        self.redaction.as_ref().is_some_and(|r| r.state == RedactionState::Completed && !r.webhook_queued)
+    }
+
     pub fn mark_redaction_webhook_queued(&mut self, now: i64) -> Result<Progress, Refusal> {
         let redaction = self.redaction.as_mut().ok_or(Refusal::RedactionNotRequested)?;
         if redaction.webhook_queued {
@@ -257,6 +262,28 @@ mod tests {
                 AuditKind::RedactionCompleted { objects_deleted: 0 }
             ]
         );
+    }
+
+    #[test]
+    fn a_webhook_is_due_from_the_write_that_ends_a_session_until_its_flag_is_set() {
+        let mut s = session(vec![Step::Document]);
+        assert!(!s.webhook_due(), "an open session owes nothing");
+        s.cancel(NOW + 1).unwrap();
+        assert!(s.terminal_webhook_due() && s.webhook_due());
+        s.mark_webhook_queued(NOW + 2).unwrap();
+        assert!(!s.webhook_due());
+
+        s.request_redaction(NOW + 3).unwrap();
+        assert!(!s.webhook_due(), "a pending erasure owes nothing yet");
+        s.complete_redaction(1, NOW + 4).unwrap();
+        assert!(s.redaction_webhook_due() && !s.terminal_webhook_due() && s.webhook_due());
+        s.mark_redaction_webhook_queued(NOW + 5).unwrap();
+        assert!(!s.webhook_due());
+
+        let mut done = finished();
+        assert!(done.terminal_webhook_due(), "finishing owes the finished webhook");
+        done.mark_webhook_queued(NOW + 2).unwrap();
+        assert!(!done.webhook_due());
     }
 
     #[test]

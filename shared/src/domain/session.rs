@@ -439,6 +439,17 @@ impl Session {
         Progress::Finished
     }
 
+    /// Whether the finished or cancelled webhook is still to be queued (its outbox flag unset).
+    pub fn terminal_webhook_due(&self) -> bool {
+        matches!(self.status, SessionStatus::Finished | SessionStatus::Cancelled) && !self.webhook_queued
+    }
+
+    /// Whether any lifecycle webhook is still to be queued: what the table's stream is
+    /// filtered on, so the outbox reader wakes only for these writes.
+    pub fn webhook_due(&self) -> bool {
+        self.terminal_webhook_due() || self.redaction_webhook_due()
+    }
+
     pub fn mark_webhook_queued(&mut self, now: i64) -> Result<Progress, Refusal> {
         if self.webhook_queued {
             return Ok(Progress::Duplicate);

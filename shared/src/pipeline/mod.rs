@@ -82,7 +82,8 @@ pub struct Pipeline {
     identity: Arc<Identity>,
     /// The URLs browsers use: upload slots and evidence links.
     signer: Arc<dyn ObjectSigner>,
-    steps: Arc<dyn Queue>,
+    /// Where submission queues steps; `None` in the Lambda step consumer, which never submits.
+    steps: Option<Arc<dyn Queue>>,
     /// `None` in functions that only queue steps (the journey): they never consume the queue,
     /// so they read no objects and run no checks.
     consumer: Option<Consumer>,
@@ -107,13 +108,23 @@ impl Pipeline {
         checks: Arc<dyn CheckProvider>,
         max_receives: u32,
     ) -> Self {
+        Self { steps: Some(steps), ..Self::consuming_only(identity, objects, checks, max_receives) }
+    }
+
+    /// The step consumer alone (process-step): it runs steps but cannot submit.
+    pub fn consuming_only(
+        identity: Arc<Identity>,
+        objects: Arc<dyn ObjectStore>,
+        checks: Arc<dyn CheckProvider>,
+        max_receives: u32,
+    ) -> Self {
         let signer: Arc<dyn ObjectSigner> = objects.clone();
-        Self { identity, signer, steps, consumer: Some(Consumer { objects, checks, max_receives }) }
+        Self { identity, signer, steps: None, consumer: Some(Consumer { objects, checks, max_receives }) }
     }
 
     /// A pipeline that only queues steps and signs URLs (the journey).
     pub fn queuing_only(identity: Arc<Identity>, signer: Arc<dyn ObjectSigner>, steps: Arc<dyn Queue>) -> Self {
-        Self { identity, signer, steps, consumer: None }
+        Self { identity, signer, steps: Some(steps), consumer: None }
     }
 
     pub fn identity(&self) -> &Identity {
@@ -337,7 +348,8 @@ impl Pipeline {
     }
 
     /// A finished session's webhook, queued at least once: a failure here fails the
-    /// message, whose redelivery (a duplicate for the step) comes back to queue it.
+    /// message, whose redelivery (a duplicate for the step) comes back to queue it. (In Lambda
+    /// the identity has no webhook queue, and the table's stream queues it: `lambda::outbox`.)
     async fn after(&self, session: &Session) -> Result<(), Retry> {
         self.identity.queue_terminal_webhook(session).await.map_err(|e| Retry(e.code.into()))
     }
@@ -358,10 +370,12 @@ impl Pipeline {
         }
         let captured = session.required_captures().iter().all(|&a| session.accepted(a));
         if session.is_open_at(self.identity.now()) && captured {
+            let steps =
+                self.steps.as_ref().ok_or_else(|| crate::error::Error::internal("this function cannot queue steps"))?;
             for step in session.queued_steps() {
                 let body = serde_json::to_string(&StepMessage::RunStep { session_id: id, step })
                     .map_err(|e| crate::error::Error::internal(e.to_string()))?;
-                self.steps.send(&body, Duration::ZERO).await.map_err(|e| {
+                steps.send(&body, Duration::ZERO).await.map_err(|e| {
                     tracing::error!(session_id = %id, error = %e, "could not queue a step");
                     crate::error::Error::new(ErrorKind::Unavailable, "queue_unavailable", "please retry")
                 })?;

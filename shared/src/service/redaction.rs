@@ -41,8 +41,7 @@ impl Identity {
     pub async fn queue_redaction_webhook(&self, session: &Session) -> Result<(), Error> {
         use crate::webhooks::{DeliveryJob, WebhookEvent, enqueue};
         let Some(queue) = &self.webhooks else { return Ok(()) };
-        let Some(redaction) = &session.redaction else { return Ok(()) };
-        if redaction.state != RedactionState::Completed || redaction.webhook_queued {
+        if !session.redaction_webhook_due() {
             return Ok(());
         }
         let now = self.now();

@@ -21,6 +21,8 @@ use crate::ports::{IdempotencyRecord, Inserted, SessionStore, TenantStore};
 
 const GSI1: &str = "gsi1";
 const NOT_EXISTS: &str = "attribute_not_exists(pk)";
+/// The session item's outbox marker (see [`session_item`]); the template's stream filter names it.
+pub const OUTBOX_ATTRIBUTE: &str = "webhook_due";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -66,6 +68,11 @@ fn session_pk(id: SessionId) -> String {
     format!("SESSION#{id}")
 }
 
+/// The session a stream record's partition key names; `None` for the table's other items.
+pub fn session_of_key(pk: &str) -> Option<SessionId> {
+    pk.strip_prefix("SESSION#").and_then(|id| SessionId::parse(id).ok())
+}
+
 fn ref_pk(tenant: &TenantId, reference: &Reference) -> String {
     format!("REF#{tenant}#{}", reference.as_str())
 }
@@ -84,6 +91,9 @@ fn session_item(session: &Session) -> Result<Item, StoreError> {
     item.insert("gsi1sk".into(), s(format!("{:012}#{}", session.created_at, session.id)));
     // TTL follows the tenant's retention; reads enforce it too (TTL deletion is lazy).
     item.insert("ttl".into(), n(session.retain_until()));
+    // The outbox marker: the table's stream is filtered on it, so deliver-webhook wakes only
+    // for the writes that leave a lifecycle webhook to queue.
+    item.insert(OUTBOX_ATTRIBUTE.into(), AttributeValue::Bool(session.webhook_due()));
     Ok(item)
 }
 
@@ -394,6 +404,21 @@ mod tests {
 
     fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
         codes.iter().map(|c| CancellationReason::builder().code(*c).build()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_session_item_names_its_session_and_carries_the_outbox_marker() {
+        let demo = crate::testing::demo().await;
+        let mut session = crate::testing::open_session(SessionId::random(), &demo.tenant, 1_800_000_000);
+        let item = session_item(&session).unwrap();
+        assert_eq!(session_of_key(get_s(&item, "pk").unwrap()), Some(session.id));
+        assert_eq!(item[OUTBOX_ATTRIBUTE], AttributeValue::Bool(false));
+        session.cancel(session.created_at + 1).unwrap();
+        assert_eq!(session_item(&session).unwrap()[OUTBOX_ATTRIBUTE], AttributeValue::Bool(true));
+        session.mark_webhook_queued(session.created_at + 2).unwrap();
+        assert_eq!(session_item(&session).unwrap()[OUTBOX_ATTRIBUTE], AttributeValue::Bool(false));
+        assert_eq!(session_of_key("TENANT#abc"), None);
+        assert_eq!(session_of_key("SESSION#not-a-uuid"), None);
     }
 
     #[test]

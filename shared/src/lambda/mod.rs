@@ -30,6 +30,8 @@ use crate::signing::{ResultSigner, SigningKey};
 use crate::store::dynamodb::DynamoStore;
 use crate::webhooks::{Deliverer, TenantSecrets};
 
+pub mod outbox;
+
 /// JSON logs without ANSI colours, filtered by `RUST_LOG` (default `info`): a level, and
 /// `target=level` pairs, comma-separated. (`Targets` rather than `EnvFilter`: the span and
 /// field filters a function never uses would link a regex engine into every cold start.)
@@ -64,12 +66,18 @@ pub fn init_tracing() {
 /// appendix links' `TI_APPENDIX_SECRET` (base64 of 32 random bytes, from Secrets Manager or
 /// SSM) with `TI_APPENDIX_TTL_SECS` (default 7 days).
 pub fn identity_from_env(aws: &SdkConfig) -> Result<Identity, ConfigError> {
+    Ok(identity_and_store(aws)?.0)
+}
+
+/// The service and the table it is built on (one client for both).
+fn identity_and_store(aws: &SdkConfig) -> Result<(Identity, Arc<DynamoStore>), ConfigError> {
     let settings = Settings::from_env()?;
     let store = Arc::new(DynamoStore::from_config(aws, env("TI_TABLE")?));
     let appendix = appendix_from_env(&settings)?;
-    Ok(Identity::new(store.clone(), store.clone(), Arc::new(SystemClock), settings)
+    let identity = Identity::new(store.clone(), store.clone(), Arc::new(SystemClock), settings)
         .with_appendix(appendix)
-        .with_rate_limiter(store))
+        .with_rate_limiter(store.clone());
+    Ok((identity, store))
 }
 
 fn appendix_from_env(settings: &Settings) -> Result<AppendixLinks, ConfigError> {
@@ -87,38 +95,21 @@ fn appendix_from_env(settings: &Settings) -> Result<AppendixLinks, ConfigError> 
     Ok(links)
 }
 
-/// `TI_WEBHOOK_QUEUE_URL` and `TI_STEP_QUEUE_URL` on one SQS client.
-fn webhook_and_step_queues(aws: &SdkConfig) -> Result<(Arc<SqsQueue>, Arc<SqsQueue>), ConfigError> {
-    let webhooks = SqsQueue::from_config(aws, env("TI_WEBHOOK_QUEUE_URL")?);
-    let steps = webhooks.sibling(env("TI_STEP_QUEUE_URL")?);
-    Ok((Arc::new(webhooks), Arc::new(steps)))
+/// The step queue, `TI_STEP_QUEUE_URL`.
+fn step_queue(aws: &SdkConfig) -> Result<Arc<SqsQueue>, ConfigError> {
+    Ok(Arc::new(SqsQueue::from_config(aws, env("TI_STEP_QUEUE_URL")?)))
 }
 
-/// Adds the webhook queue, `TI_WEBHOOK_QUEUE_URL`, for functions that can end a session.
-pub fn with_webhooks_from_env(aws: &SdkConfig, identity: Identity) -> Result<Identity, ConfigError> {
-    let queue = Arc::new(SqsQueue::from_config(aws, env("TI_WEBHOOK_QUEUE_URL")?));
-    Ok(identity.with_webhooks(queue))
-}
-
-/// Like [`serve`], for a function that can end sessions and so sends their webhooks.
-pub async fn serve_with_webhooks(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
-    init_tracing();
-    let aws = crate::sdk::from_env()?;
-    let app = Arc::new(with_webhooks_from_env(&aws, identity_from_env(&aws)?)?);
-    run_http(app, accept).await
-}
-
-/// Like [`serve_with_webhooks`], for the redaction function: it also queues erasures on the
-/// step queue, `TI_STEP_QUEUE_URL`.
+/// Like [`serve`], for the redaction function: it also queues erasures on the step queue.
 pub async fn serve_redaction(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     init_tracing();
     let aws = crate::sdk::from_env()?;
-    let (webhooks, steps) = webhook_and_step_queues(&aws)?;
-    let app = Arc::new(identity_from_env(&aws)?.with_webhooks(webhooks).with_erasure(steps));
+    let app = Arc::new(identity_from_env(&aws)?.with_erasure(step_queue(&aws)?));
     run_http(app, accept).await
 }
 
-/// Runs a function that serves the endpoints `accept` admits.
+/// Runs a function that serves the endpoints `accept` admits. Functions that end sessions
+/// queue no webhooks: deliver-webhook queues them from the table's stream (see [`outbox`]).
 pub async fn serve(accept: fn(&Endpoint) -> bool) -> Result<(), lambda_http::Error> {
     init_tracing();
     let aws = crate::sdk::from_env()?;
@@ -179,33 +170,26 @@ fn env(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name).map_err(|_| ConfigError::Missing(name))
 }
 
-/// The step queue and the services behind it, from the environment: `TI_STEP_QUEUE_URL`
-/// and `TI_BUCKET`.
-fn pipeline_parts(aws: &SdkConfig) -> Result<(Arc<Identity>, Arc<SqsQueue>, String), lambda_http::Error> {
-    let (webhooks, steps) = webhook_and_step_queues(aws)?;
-    let identity = Arc::new(identity_from_env(aws)?.with_webhooks(webhooks));
-    Ok((identity, steps, env("TI_BUCKET")?))
-}
-
-/// The step consumer's pipeline, reading uploads and running `checks`. `TI_STEP_MAX_RECEIVES`
-/// is the queue's maxReceiveCount (default 5).
+/// The step consumer's pipeline, reading uploads from `TI_BUCKET` and running `checks`.
+/// `TI_STEP_MAX_RECEIVES` is the queue's maxReceiveCount (default 5). It sends no messages
+/// (the finished webhook goes through the table's stream), so it builds no SQS client.
 pub fn pipeline_from_env(aws: &SdkConfig, checks: Arc<dyn CheckProvider>) -> Result<Pipeline, lambda_http::Error> {
-    let (identity, steps, bucket) = pipeline_parts(aws)?;
-    let objects = Arc::new(S3Objects::from_config(aws, &bucket)?);
+    let identity = Arc::new(identity_from_env(aws)?);
+    let objects = Arc::new(S3Objects::from_config(aws, &env("TI_BUCKET")?)?);
     let max_receives = match std::env::var("TI_STEP_MAX_RECEIVES") {
         Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "TI_STEP_MAX_RECEIVES", reason: v })?,
         Err(_) => 5,
     };
-    Ok(Pipeline::new(identity, objects, steps, checks, max_receives))
+    Ok(Pipeline::consuming_only(identity, objects, checks, max_receives))
 }
 
-/// The journey's pipeline: it queues steps and signs upload and evidence URLs, so it builds
-/// no S3 client, and the check providers (image decoding, barcode reading, the HTTP
-/// gateways) stay out of its binary.
+/// The journey's pipeline: it queues steps on `TI_STEP_QUEUE_URL` and signs upload and
+/// evidence URLs for `TI_BUCKET`, so it builds no S3 client, and the check providers (image
+/// decoding, barcode reading, the HTTP gateways) stay out of its binary.
 pub fn journey_pipeline_from_env(aws: &SdkConfig) -> Result<Pipeline, lambda_http::Error> {
-    let (identity, steps, bucket) = pipeline_parts(aws)?;
-    let signer = Arc::new(S3Signer::from_config(aws, &bucket)?);
-    Ok(Pipeline::queuing_only(identity, signer, steps))
+    let identity = Arc::new(identity_from_env(aws)?);
+    let signer = Arc::new(S3Signer::from_config(aws, &env("TI_BUCKET")?)?);
+    Ok(Pipeline::queuing_only(identity, signer, step_queue(aws)?))
 }
 
 /// The check providers, chosen explicitly by `TI_CHECKS` (see [`crate::checks::config`]): an
@@ -280,26 +264,26 @@ pub async fn handle_steps(pipeline: &Pipeline, event: SqsEvent) -> SqsBatchRespo
     handle_sqs(event, async |deliveries| pipeline.handle_batch(deliveries).await).await
 }
 
-/// Runs the webhook function: `TI_WEBHOOK_QUEUE_URL` (its own queue, for retries with
-/// delays) and `TI_WEBHOOK_DLQ_URL` (where deliveries that never succeed end).
+/// Runs the webhook function on its two event sources: its own queue, `TI_WEBHOOK_QUEUE_URL`
+/// (deliveries, and retries with delays; `TI_WEBHOOK_DLQ_URL` is where the ones that never
+/// succeed end), and the table's stream (the outbox: it queues the webhooks sessions owe).
 pub async fn serve_webhooks() -> Result<(), lambda_http::Error> {
     init_tracing();
     let aws = crate::sdk::from_env()?;
-    let tenants = Arc::new(DynamoStore::from_config(&aws, env("TI_TABLE")?));
     let queue = Arc::new(SqsQueue::from_config(&aws, env("TI_WEBHOOK_QUEUE_URL")?));
     let dead_letter = Arc::new(queue.sibling(env("TI_WEBHOOK_DLQ_URL")?));
+    let (identity, tenants) = identity_and_store(&aws)?;
+    let outbox = Arc::new(identity.with_webhooks(queue.clone()));
     let audit = Arc::new(SessionAudit { sessions: tenants.clone(), clock: Arc::new(SystemClock) });
     let deliverer = Arc::new(
         Deliverer::new(queue, dead_letter, Arc::new(SystemClock), Arc::new(TenantSecrets(tenants)))?
             .with_attempt_log(audit),
     );
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let deliverer = Arc::clone(&deliverer);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<outbox::WebhookTrigger>| {
+        let (deliverer, outbox) = (Arc::clone(&deliverer), Arc::clone(&outbox));
         async move {
             let span = api::request_span(&event.context.request_id);
-            let response = handle_sqs(event.payload, async |deliveries| deliverer.handle_batch(deliveries).await)
-                .instrument(span)
-                .await;
+            let response = outbox::handle_webhook_trigger(&deliverer, &outbox, event.payload).instrument(span).await;
             Ok::<_, std::convert::Infallible>(response)
         }
     }))
