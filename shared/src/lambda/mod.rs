@@ -1,6 +1,7 @@
 //! The Lambda side: a cold start builds settings, one SDK configuration and the clients once;
 //! HTTP invocations are converted to `http` types and handed to `api`, SQS batches to the
-//! pipeline with partial batch responses.
+//! pipeline or the deliverer, and the table's stream batches to the webhook outbox, all with
+//! partial batch responses.
 
 use std::sync::Arc;
 
