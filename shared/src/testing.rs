@@ -44,6 +44,46 @@ impl Demo {
     }
 }
 
+/// What the outbox tests read with: a tenant with a webhook URL, one open session of it (with
+/// a chosen id), and an identity on the demo's store whose webhooks go to `hooks`.
+pub struct OutboxReader {
+    pub identity: Identity,
+    pub hooks: Arc<crate::queue::local::LocalQueue>,
+    pub tenant: Tenant,
+    pub session: SessionId,
+}
+
+pub async fn outbox_reader(demo: &Demo, session: SessionId) -> OutboxReader {
+    use crate::queue::local::{LocalQueue, QueueSettings};
+    let spec = crate::service::TenantSpec {
+        webhook_url: Some("http://127.0.0.1:9/hooks".into()),
+        ..crate::service::TenantSpec::new("Outbox", &["https://yourapp.com"])
+    };
+    let (settings, now) = (demo.app.settings().clone(), demo.app.now());
+    let (tenant, _) =
+        crate::service::create_tenant(&*demo.store, settings.url_policy(), spec, now).await.expect("tenant");
+    demo.store.insert_session(&open_session(session, &tenant, now), None, now).await.expect("insert session");
+    let visibility = std::time::Duration::from_secs(60);
+    let hooks =
+        Arc::new(LocalQueue::new("webhooks", QueueSettings { visibility_timeout: visibility, max_receives: 5 }));
+    let identity = Identity::new(demo.store.clone(), demo.store.clone(), Arc::new(SystemClock), settings)
+        .with_webhooks(hooks.clone());
+    OutboxReader { identity, hooks, tenant, session }
+}
+
+impl OutboxReader {
+    /// The delivery jobs queued so far (each received once).
+    pub async fn queued_jobs(&self) -> Vec<crate::webhooks::DeliveryJob> {
+        let got = self.hooks.receive(10, std::time::Duration::ZERO).await;
+        got.iter().map(|(d, _)| serde_json::from_str(&d.body).expect("a delivery job")).collect()
+    }
+
+    /// The event types queued so far (each received once).
+    pub async fn queued(&self) -> Vec<String> {
+        self.queued_jobs().await.into_iter().map(|job| job.event.event_type).collect()
+    }
+}
+
 /// An open session of `tenant`'s default steps, as if created through the API at `now`.
 pub fn open_session(id: SessionId, tenant: &Tenant, now: i64) -> Session {
     let new = NewSession {

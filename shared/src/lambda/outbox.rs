@@ -109,14 +109,8 @@ pub async fn handle_outbox(identity: &Identity, event: OutboxEvent) -> DynamoDbE
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
     use super::*;
     use crate::domain::SessionId;
-    use crate::ports::SessionStore;
-    use crate::queue::local::{LocalQueue, QueueSettings};
-    use crate::service::{TenantSpec, create_tenant};
 
     const EVENT: &str = include_str!("../../../events/deliver-webhook-outbox.json");
     const SESSION: &str = "9b2f7f0e-3c55-4c1e-9f55-0f3c2d0b6a11";
@@ -142,38 +136,19 @@ mod tests {
     #[tokio::test]
     async fn the_sample_changes_queue_the_owed_webhook_once_and_a_failure_names_its_record() {
         let demo = crate::testing::demo().await;
-        let spec = TenantSpec {
-            webhook_url: Some("http://127.0.0.1:9/hooks".into()),
-            ..TenantSpec::new("Outbox", &["https://yourapp.com"])
-        };
-        let now = demo.app.now();
-        let (tenant, _) = create_tenant(&*demo.store, demo.app.settings().url_policy(), spec, now).await.unwrap();
-        let id = SessionId::parse(SESSION).unwrap();
-        demo.store.insert_session(&crate::testing::open_session(id, &tenant, now), None, now).await.unwrap();
-        demo.app.cancel_session(&tenant, SESSION).await.unwrap();
+        let reader = crate::testing::outbox_reader(&demo, SessionId::parse(SESSION).unwrap()).await;
+        demo.app.cancel_session(&reader.tenant, SESSION).await.unwrap();
 
         // Without a webhook queue the first record fails, and only it is named.
         let failed = handle_outbox(&demo.app, outbox_event()).await.batch_item_failures;
         let failed: Vec<_> = failed.into_iter().map(|f| f.item_identifier.unwrap()).collect();
         assert_eq!(failed, ["111100000000000000000001"]);
 
-        let hooks = Arc::new(LocalQueue::new(
-            "webhooks",
-            QueueSettings { visibility_timeout: Duration::from_secs(60), max_receives: 5 },
-        ));
-        let settings = demo.app.settings().clone();
-        let reader =
-            Identity::new(demo.store.clone(), demo.store.clone(), Arc::new(crate::ports::SystemClock), settings)
-                .with_webhooks(hooks.clone());
         // The second record's session is unknown: it owes nothing. A replay queues nothing more.
-        assert!(handle_outbox(&reader, outbox_event()).await.batch_item_failures.is_empty());
-        assert!(handle_outbox(&reader, outbox_event()).await.batch_item_failures.is_empty());
-        let queued = hooks.receive(10, Duration::ZERO).await;
-        assert_eq!(queued.len(), 1);
-        let job: crate::webhooks::DeliveryJob = serde_json::from_str(&queued[0].0.body).unwrap();
-        assert_eq!(
-            (job.event.event_type.as_str(), job.url.as_str()),
-            (crate::webhooks::SESSION_CANCELLED, "http://127.0.0.1:9/hooks")
-        );
+        assert!(handle_outbox(&reader.identity, outbox_event()).await.batch_item_failures.is_empty());
+        assert!(handle_outbox(&reader.identity, outbox_event()).await.batch_item_failures.is_empty());
+        let jobs = reader.queued_jobs().await;
+        let queued: Vec<_> = jobs.iter().map(|j| (j.event.event_type.as_str(), j.url.as_str())).collect();
+        assert_eq!(queued, [(crate::webhooks::SESSION_CANCELLED, "http://127.0.0.1:9/hooks")]);
     }
 }
