@@ -4,7 +4,10 @@ the runtime's first GET /2018-06-01/runtime/invocation/next on a fake Runtime AP
 Usage: cold_start.py --env FILE --bin NAME=PATH... --baseline PATH [--runs N] [--out FILE]
   FILE: JSON {binary name: {env var: value}} (scripts/local_stack env).
 Runs are interleaved (baseline, every function, baseline, ...) so load on a shared machine
-falls on all of them alike; the ratio of medians is what to read.
+falls on all of them alike; the ratio of medians is what to read. Beside the wall time, each
+start's page faults, how much of its binary is mapped, and its CPU time (all threads, user and
+kernel) at its first `next`, read from /proc (Linux): they say whether a gap is work the binary
+does or the kernel mapping the binary's pages.
 """
 
 import argparse
@@ -42,7 +45,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class Start:
+    def __init__(self, ms, faults, cpu_ms, mapped_kb):
+        self.ms, self.faults, self.cpu_ms, self.mapped_kb = ms, faults, cpu_ms, mapped_kb
+
+
+def mapped_kb(pid, path):
+    """How much of the binary file is mapped into the process (the pages its start touched,
+    and their neighbours the kernel maps along with them)."""
+    total, current = 0, None
+    with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            fields = line.split()
+            if fields and "-" in fields[0] and len(fields) >= 5:
+                current = fields[5] if len(fields) > 5 else None
+            elif fields and fields[0] == "Rss:" and current == path:
+                total += int(fields[1])
+    return total
+
+
+def counters(pid, path):
+    """Minor page faults, CPU ms (every thread's run time, from schedstat) and the binary's
+    mapped KB of a live process; None where /proc does not have them."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            faults = int(f.read().rsplit(")", 1)[1].split()[7])
+        cpu_ns = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat", encoding="ascii") as f:
+                cpu_ns += int(f.read().split()[0])
+        return faults, cpu_ns / 1e6, mapped_kb(pid, os.path.realpath(path))
+    except (OSError, ValueError, IndexError):
+        return None, None, None
+
+
 def init_ms(path, env):
+    """One start: its init wall time in ms, with its counters."""
     api = RuntimeApi()
     thread = threading.Thread(target=api.serve_forever, daemon=True)
     thread.start()
@@ -63,7 +101,9 @@ def init_ms(path, env):
             process.kill()
             err = process.communicate()[1].decode(errors="replace")[-2000:]
             raise SystemExit(f"{path} never asked for an event; stderr:\n{err}")
-        return (api.first_next - start) / 1e6
+        ms = (api.first_next - start) / 1e6
+        # The process is blocked on the unanswered `next`, so these are its init's.
+        return Start(ms, *counters(process.pid, path))
     finally:
         process.kill()
         process.wait()
@@ -97,19 +137,31 @@ def main():
     def p90(xs):
         return sorted(xs)[max(0, round(0.9 * len(xs)) - 1)]
 
-    base = statistics.median(samples["baseline"])
+    def median_of(starts, field):
+        values = [getattr(x, field) for x in starts if getattr(x, field) is not None]
+        return statistics.median(values) if values else None
+
+    def shown(value, digits):
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    base = median_of(samples["baseline"], "ms")
     lines = [
         f"Init, process start to first `next`, {args.runs} interleaved runs each ({time.strftime('%Y-%m-%d')}):",
         "",
-        "| binary | init median ms | p90 ms | vs hello world | native roots: median ms | vs hello world |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| binary | init median ms | p90 ms | vs hello world | page faults | binary mapped KB | CPU ms "
+        "| native roots: median ms | vs hello world |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, xs in samples.items():
-        median = statistics.median(xs)
+    for name, starts in samples.items():
+        median = median_of(starts, "ms")
         label = "hello world (`lambda_runtime`)" if name == "baseline" else f"`{name}`"
-        row = f"| {label} | {median:.2f} | {p90(xs):.2f} | {median / base:.2f}x |"
+        row = (
+            f"| {label} | {median:.2f} | {p90([x.ms for x in starts]):.2f} | {median / base:.2f}x "
+            f"| {shown(median_of(starts, 'faults'), 0)} | {shown(median_of(starts, 'mapped_kb'), 0)} "
+            f"| {shown(median_of(starts, 'cpu_ms'), 2)} |"
+        )
         if name in native:
-            only = statistics.median(native[name])
+            only = median_of(native[name], "ms")
             row += f" {only:.2f} | {only / base:.2f}x |"
         else:
             row += " | |"
@@ -119,8 +171,8 @@ def main():
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(report + "\n")
-    worst = max(statistics.median(xs) for name, xs in samples.items() if name != "baseline") / base
-    worst_native = max(statistics.median(xs) for xs in native.values()) / base
+    worst = max(median_of(xs, "ms") for name, xs in samples.items() if name != "baseline") / base
+    worst_native = max(median_of(xs, "ms") for xs in native.values()) / base
     print(f"\nslowest function: {worst:.2f}x hello world (goal: at most 1.5x); "
           f"{worst_native:.2f}x on the platform's certificate store")
     return 0
