@@ -1,5 +1,6 @@
 //! The binary is linked with `functions/link-layout.ld`: the code no cold start runs (here the
 //! check providers, the biggest part) sits in `.text.later`, apart from the start-up path.
+#![cfg(target_os = "linux")]
 
 use std::collections::BTreeMap;
 
@@ -22,7 +23,6 @@ fn sections(elf: &[u8]) -> BTreeMap<String, u64> {
 }
 
 #[test]
-#[cfg(target_os = "linux")]
 fn the_code_no_start_runs_is_linked_apart_from_the_rest() {
     let elf = std::fs::read(env!("CARGO_BIN_EXE_process-step")).unwrap();
     let sections = sections(&elf);
