@@ -56,9 +56,9 @@ def mapped_kb(pid, path):
     total, current = 0, None
     with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as f:
         for line in f:
-            fields = line.split()
+            fields = line.split(None, 5)
             if fields and "-" in fields[0] and len(fields) >= 5:
-                current = fields[5] if len(fields) > 5 else None
+                current = fields[5].rstrip("\n") if len(fields) > 5 else None
             elif fields and fields[0] == "Rss:" and current == path:
                 total += int(fields[1])
     return total
