@@ -11,6 +11,7 @@ does or the kernel mapping the binary's pages.
 """
 
 import argparse
+import collections
 import http.server
 import json
 import os
@@ -45,9 +46,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class Start:
-    def __init__(self, ms, faults, cpu_ms, mapped_kb):
-        self.ms, self.faults, self.cpu_ms, self.mapped_kb = ms, faults, cpu_ms, mapped_kb
+# One start: init wall time, and the counters at its first `next` (None without /proc).
+Start = collections.namedtuple("Start", "ms faults cpu_ms mapped_kb")
 
 
 def mapped_kb(pid, path):
