@@ -2,9 +2,8 @@
 //! exponential backoff and jitter for three days, then to the dead-letter queue.
 //! Stream-triggered: the session table's outbox, queuing the webhooks that ended sessions owe.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_webhooks().await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::on_one_thread(shared::lambda::serve_webhooks())
 }
 
 #[cfg(test)]

@@ -6,9 +6,8 @@ fn accepts(endpoint: &Endpoint) -> bool {
     matches!(endpoint, Endpoint::ListSessions)
 }
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve(accepts).await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::on_one_thread(shared::lambda::serve(accepts))
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! SQS-triggered: one verification step per message (S3 upload notifications and queued
 //! runs), with partial batch responses so only failed records are retried.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_steps().await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::on_one_thread(shared::lambda::serve_steps())
 }
 
 #[cfg(test)]

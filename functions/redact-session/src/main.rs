@@ -8,9 +8,8 @@ fn accepts(endpoint: &Endpoint) -> bool {
     matches!(endpoint, Endpoint::RedactSession(_))
 }
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_redaction(accepts).await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::on_one_thread(shared::lambda::serve_redaction(accepts))
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! The end user's side of the API, authorised by the journey secret: upload slots,
 //! submission, the finishing redirect with the signed result, and the JWKS.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_journey().await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::on_one_thread(shared::lambda::serve_journey())
 }
 
 #[cfg(test)]

@@ -33,6 +33,15 @@ use crate::webhooks::{Deliverer, TenantSecrets};
 
 pub mod outbox;
 
+/// Runs a function's event loop (`serve`, `serve_steps`...) on the thread that calls it, as
+/// every function's `main` does. A Lambda environment hands its function one event at a time,
+/// and a function of up to 1,769 MB has less than one vCPU: the worker threads of tokio's
+/// multi-threaded runtime would only compete with the cold start for it (0.35–0.6 ms of each
+/// function's init, README "Cold start"). Blocking work still has tokio's blocking pool.
+pub fn on_one_thread(serve: impl Future<Output = Result<(), lambda_http::Error>>) -> Result<(), lambda_http::Error> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(serve)
+}
+
 /// JSON logs without ANSI colours, filtered by `RUST_LOG` (default `info`): a level, and
 /// `target=level` pairs, comma-separated. (`Targets` rather than `EnvFilter`: the span and
 /// field filters a function never uses would link a regex engine into every cold start.)
@@ -321,4 +330,21 @@ pub async fn handle_sqs(event: SqsEvent, handler: impl AsyncFnOnce(&[Delivery]) 
         })
         .collect();
     response
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_function_runs_on_the_calling_thread_with_timers_and_sockets() {
+        let caller = std::thread::current().id();
+        let result = super::on_one_thread(async move {
+            let task_thread = tokio::spawn(async { std::thread::current().id() }).await?;
+            assert_eq!(task_thread, caller, "spawned tasks run on the calling thread");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+            Err("the event loop ended".into())
+        });
+        assert_eq!(result.unwrap_err().to_string(), "the event loop ended", "its result is the function's");
+    }
 }
