@@ -35,9 +35,9 @@ pub mod outbox;
 
 /// Runs a function's event loop (`serve`, `serve_steps`...) on the thread that calls it, as
 /// every function's `main` does. A Lambda environment hands its function one event at a time,
-/// and a function of up to 1,769 MB has less than one vCPU: the worker threads of tokio's
-/// multi-threaded runtime would only compete with the cold start for it (0.35–0.6 ms of each
-/// function's init, README "Cold start"). Blocking work still has tokio's blocking pool.
+/// with one vCPU during init and less after it (up to 1,769 MB): the worker threads of tokio's
+/// multi-threaded runtime only competed with the cold start for it (README "Cold start").
+/// Blocking work still has tokio's blocking pool.
 pub fn on_one_thread(serve: impl Future<Output = Result<(), lambda_http::Error>>) -> Result<(), lambda_http::Error> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(serve)
 }
