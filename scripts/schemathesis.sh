@@ -2,8 +2,8 @@
 # Fuzzes the local server against its own OpenAPI document with schemathesis (pinned, from
 # PyPI, in .tools/schemathesis/venv): starts `total-identity serve` on a fresh embedded store,
 # creates a tenant whose rate limit the fuzzer cannot reach, and runs positive and negative
-# cases on every operation. Fails on any 5xx, undocumented status or response that does not
-# match its schema. Stops the server it started.
+# cases on every operation. Fails on any 5xx, undocumented status, response that does not
+# match its schema, or accepted request that breaks the schema. Stops the server it started.
 # Env: ST_MAX_EXAMPLES (default 25 per operation), ST_SEED (default 1; fixed, so CI is
 # reproducible), ST_BUILD (cargo build arguments, default `--bin total-identity`; scripts/test
 # passes the flags of its own build so nothing is rebuilt), CARGO_TARGET_DIR.
@@ -62,7 +62,7 @@ status=0
 (cd "$work" && "$bin_dir/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
   --url "$base" \
   --header "Authorization: Bearer $key" \
-  --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
+  --checks not_a_server_error,negative_data_rejection,status_code_conformance,response_schema_conformance,content_type_conformance \
   --mode all \
   --phases examples,coverage,fuzzing \
   --max-examples "${ST_MAX_EXAMPLES:-25}" \

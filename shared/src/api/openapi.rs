@@ -193,14 +193,26 @@ fn with_body(mut operation: Value, body: Value) -> Value {
 const DVS_DOCUMENTS: [&str; 7] =
     ["driverslicence", "passport", "medicare", "visa", "birthcertificate", "citizenship", "immicard"];
 
+/// An optional field: the parsers read JSON null as absent, so the document admits it.
+fn or_null(mut schema: Value) -> Value {
+    if let Some(kind) = schema.get("type").and_then(Value::as_str).map(str::to_owned) {
+        schema["type"] = json!([kind, "null"]);
+    }
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        values.push(Value::Null);
+    }
+    schema
+}
+
 fn schemas() -> Value {
     let step_names: Vec<&str> = crate::domain::Step::ALL.iter().map(|s| s.as_str()).collect();
     let step = json!({"type": "string", "enum": step_names});
     let artifacts: Vec<&str> = crate::artifacts::Artifact::ALL.iter().map(|a| a.as_str()).collect();
     let steps = json!({"type": "array", "items": {"type": "object", "required": ["name", "status"],
         "properties": {"name": step, "status": {"type": "string"}}}});
-    let name = json!({"type": "string", "minLength": 1, "maxLength": 100});
-    let document_number = json!({"type": "string", "pattern": "^[A-Za-z0-9]{1,20}$"});
+    let name = or_null(json!({"type": "string", "minLength": 1, "maxLength": 100}));
+    // Spaces are dropped before the number is checked.
+    let document_number = json!({"type": "string", "pattern": "^ *([A-Za-z0-9] *){1,20}$"});
     json!({
         "Error": {"type": "object", "required": ["status", "error"], "properties": {
             "status": {"const": "error"},
@@ -211,15 +223,15 @@ fn schemas() -> Value {
         "CreateSession": {"type": "object", "additionalProperties": false, "required": ["reference", "redirect_url"], "properties": {
             "reference": {"type": "string", "minLength": 1, "maxLength": 128, "description": "your id for this person or case"},
             "redirect_url": {"type": "string", "format": "uri", "description": "https, on an origin registered for your tenant"},
-            "steps": {"type": "array", "items": step, "minItems": 1, "uniqueItems": true},
+            "steps": or_null(json!({"type": "array", "items": step, "minItems": 1, "uniqueItems": true})),
             "first_name": name, "last_name": name,
-            "birth_date": {"type": "string", "format": "date", "description": "YYYY-MM-DD, not in the future"},
-            "min_age": {"type": "integer", "minimum": 1, "maximum": 125},
-            "threshold": {"type": "number", "minimum": 0, "maximum": 1},
-            "webhook_url": {"type": "string", "format": "uri"},
-            "locale": {"type": "string", "examples": ["en-AU"]},
-            "expires_in": {"type": "integer", "minimum": 600, "maximum": 604800},
-            "metadata": {"type": "object", "maxProperties": 20, "additionalProperties": {"type": "string"}}}},
+            "birth_date": or_null(json!({"type": "string", "format": "date", "description": "YYYY-MM-DD, not in the future"})),
+            "min_age": or_null(json!({"type": "integer", "minimum": 1, "maximum": 125})),
+            "threshold": or_null(json!({"type": "number", "minimum": 0, "maximum": 1})),
+            "webhook_url": or_null(json!({"type": "string", "format": "uri"})),
+            "locale": or_null(json!({"type": "string", "examples": ["en-AU"]})),
+            "expires_in": or_null(json!({"type": "integer", "minimum": 600, "maximum": 604800})),
+            "metadata": or_null(json!({"type": "object", "maxProperties": 20, "additionalProperties": {"type": "string"}}))}},
         "Created": {"type": "object", "required": ["status", "session_id", "expires_at"], "properties": {
             "status": {"const": "success"}, "session_id": {"type": "string", "format": "uuid"},
             "identity_url": {"type": ["string", "null"]}, "expires_at": {"type": "integer"}}},
@@ -273,12 +285,13 @@ fn schemas() -> Value {
             "dvs": {"type": "object", "additionalProperties": false, "required": ["document_type", "number"],
                 "properties": {
                     "document_type": {"type": "string", "enum": DVS_DOCUMENTS},
-                    "number": document_number.clone(), "card_number": document_number,
-                    "state": {"type": "string", "enum": ["ACT", "NSW", "NT", "QLD", "SA", "TAS", "VIC", "WA"]}},
+                    "number": document_number.clone(), "card_number": or_null(document_number),
+                    "state": or_null(json!({"type": "string", "enum": ["ACT", "NSW", "NT", "QLD", "SA", "TAS", "VIC", "WA"],
+                        "description": "in any case; checked for every document, kept for a driver licence"}))},
                 "if": {"properties": {"document_type": {"const": "driverslicence"}}},
                 "then": {"required": ["state"]}},
             "bank": {"type": "object", "additionalProperties": false, "required": ["bsb", "account_number"], "properties": {
-                "bsb": {"type": "string", "pattern": "^[0-9]{3}-?[0-9]{3}$"},
+                "bsb": {"type": "string", "pattern": "^[ -]*([0-9][ -]*){6}$", "description": "six digits; dashes and spaces are dropped"},
                 "account_number": {"type": "string", "pattern": "^[0-9]{5,10}$"}}}}},
         "Jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "object"}}}},
     })
@@ -439,6 +452,26 @@ mod tests {
         for kind in DVS_DOCUMENTS {
             let details = json!({"document_type": kind, "number": "PA1234567", "state": "NSW"});
             assert!(crate::domain::DvsDetails::parse(&details).is_ok(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn the_optional_fields_documented_as_nullable_are_the_ones_the_parser_reads_null_as_absent() {
+        let doc = document("https://verify.example.com");
+        let schema = &doc["components"]["schemas"]["CreateSession"];
+        let example = &doc["paths"]["/identity"]["post"]["requestBody"]["content"]["application/json"]["example"];
+        let required: Vec<&Value> = schema["required"].as_array().unwrap().iter().collect();
+        for (name, property) in schema["properties"].as_object().unwrap() {
+            let nullable = property["type"].as_array().is_some_and(|t| t.contains(&json!("null")));
+            assert_eq!(nullable, !required.contains(&&json!(name)), "{name}");
+            let mut body = example.clone();
+            body[name] = Value::Null;
+            let parsed = crate::domain::CreateSessionRequest::from_value(
+                &body,
+                crate::domain::UrlPolicy::HttpsOnly,
+                1_764_000_000,
+            );
+            assert_eq!(parsed.is_ok(), nullable, "{name}: {parsed:?}");
         }
     }
 

@@ -89,9 +89,22 @@ fn object<'a>(value: &'a Value, at: &str, allowed: &[&str]) -> Result<&'a serde_
     Ok(obj)
 }
 
+/// An issuing state, in any case.
+fn state(s: &str) -> Result<String, Error> {
+    let upper = s.to_ascii_uppercase();
+    if !STATES.contains(&upper.as_str()) {
+        return Err(Error::invalid(
+            "invalid_state",
+            "dvs.state",
+            "state must be one of ACT, NSW, NT, QLD, SA, TAS, VIC, WA",
+        ));
+    }
+    Ok(upper)
+}
+
 /// Upper-case alphanumerics of 1..=max characters, spaces removed.
 fn document_number(s: &str, max: usize) -> Result<String, Rejection> {
-    let n: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let n: String = s.chars().filter(|c| *c != ' ').collect::<String>().to_ascii_uppercase();
     if n.is_empty() || n.len() > max || !n.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(Rejection::new("invalid_document_number", format!("must be 1 to {max} letters and digits")));
     }
@@ -109,25 +122,19 @@ impl DvsDetails {
         let number = field(obj, "dvs", "number")?
             .ok_or_else(|| Error::invalid("missing_field", "dvs.number", "`number` is required"))?;
         let number = document_number(number, 20).map_err(|r| r.at("dvs.number"))?;
-        let (mut state, mut card_number) = (None, None);
-        if document_type == DvsDocument::Driverslicence {
-            let s = field(obj, "dvs", "state")?
-                .ok_or_else(|| {
-                    Error::invalid("missing_field", "dvs.state", "a driver licence needs its issuing `state`")
-                })?
-                .to_ascii_uppercase();
-            if !STATES.contains(&s.as_str()) {
-                return Err(Error::invalid(
-                    "invalid_state",
-                    "dvs.state",
-                    "state must be one of ACT, NSW, NT, QLD, SA, TAS, VIC, WA",
-                ));
-            }
-            state = Some(s);
-            card_number = field(obj, "dvs", "card_number")?
-                .map(|c| document_number(c, 20).map_err(|r| r.at("dvs.card_number")))
-                .transpose()?;
-        }
+        // Present values are checked whatever the document; only a licence keeps them.
+        let state = field(obj, "dvs", "state")?.map(state).transpose()?;
+        let card_number = field(obj, "dvs", "card_number")?
+            .map(|c| document_number(c, 20).map_err(|r| r.at("dvs.card_number")))
+            .transpose()?;
+        let (state, card_number) = if document_type == DvsDocument::Driverslicence {
+            let state = state.ok_or_else(|| {
+                Error::invalid("missing_field", "dvs.state", "a driver licence needs its issuing `state`")
+            })?;
+            (Some(state), card_number)
+        } else {
+            (None, None)
+        };
         Ok(Self { document_type, number, state, card_number })
     }
 }
@@ -186,6 +193,24 @@ mod tests {
         assert_eq!(code_field(e), ("invalid_document_number", "dvs.number".into()));
         let e = DvsDetails::parse(&json!({"document_type": "passport", "number": "1", "colour": "blue"})).unwrap_err();
         assert_eq!(code_field(e), ("unknown_field", "dvs.colour".into()));
+        let e = DvsDetails::parse(&json!({"document_type": "passport", "number": "PA\t12"})).unwrap_err();
+        assert_eq!(code_field(e), ("invalid_document_number", "dvs.number".into()), "only spaces are dropped");
+    }
+
+    #[test]
+    fn a_licence_field_beside_another_document_is_checked_then_dropped() {
+        let passport = |extra: Value| {
+            let mut v = json!({"document_type": "passport", "number": "PA1234567"});
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            DvsDetails::parse(&v)
+        };
+        let ok = passport(json!({"state": "nsw", "card_number": "P1"})).unwrap();
+        assert_eq!((ok.state, ok.card_number), (None, None));
+        assert_eq!(code_field(passport(json!({"state": {}})).unwrap_err()), ("invalid_type", "dvs.state".into()));
+        assert_eq!(code_field(passport(json!({"state": "XX"})).unwrap_err()), ("invalid_state", "dvs.state".into()));
+        let e = passport(json!({"card_number": "P-1"})).unwrap_err();
+        assert_eq!(code_field(e), ("invalid_document_number", "dvs.card_number".into()));
+        assert!(passport(json!({"state": null, "card_number": null})).is_ok(), "null is absent, as elsewhere");
     }
 
     #[test]
