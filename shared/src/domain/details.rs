@@ -89,8 +89,8 @@ fn object<'a>(value: &'a Value, at: &str, allowed: &[&str]) -> Result<&'a serde_
     Ok(obj)
 }
 
-/// An issuing state, in any case.
-fn state(s: &str) -> Result<String, Error> {
+/// A licence's issuing state, in any case.
+fn issuing_state(s: &str) -> Result<String, Error> {
     let upper = s.to_ascii_uppercase();
     if !STATES.contains(&upper.as_str()) {
         return Err(Error::invalid(
@@ -123,7 +123,7 @@ impl DvsDetails {
             .ok_or_else(|| Error::invalid("missing_field", "dvs.number", "`number` is required"))?;
         let number = document_number(number, 20).map_err(|r| r.at("dvs.number"))?;
         // Present values are checked whatever the document; only a licence keeps them.
-        let state = field(obj, "dvs", "state")?.map(state).transpose()?;
+        let state = field(obj, "dvs", "state")?.map(issuing_state).transpose()?;
         let card_number = field(obj, "dvs", "card_number")?
             .map(|c| document_number(c, 20).map_err(|r| r.at("dvs.card_number")))
             .transpose()?;
