@@ -193,15 +193,21 @@ fn with_body(mut operation: Value, body: Value) -> Value {
 const DVS_DOCUMENTS: [&str; 7] =
     ["driverslicence", "passport", "medicare", "visa", "birthcertificate", "citizenship", "immicard"];
 
-/// An optional field: the parsers read JSON null as absent, so the document admits it.
-fn or_null(mut schema: Value) -> Value {
-    if let Some(kind) = schema.get("type").and_then(Value::as_str).map(str::to_owned) {
-        schema["type"] = json!([kind, "null"]);
+/// A request object whose parser reads JSON null as absent: its optional properties admit null.
+fn null_when_optional(mut object: Value) -> Value {
+    let required: Vec<Value> = object["required"].as_array().cloned().unwrap_or_default();
+    if let Some(properties) = object["properties"].as_object_mut() {
+        for (name, schema) in properties.iter_mut().filter(|(name, _)| !required.contains(&json!(name))) {
+            if let Some(kind) = schema.get("type").and_then(Value::as_str).map(str::to_owned) {
+                schema["type"] = json!([kind, "null"]);
+            }
+            if let Some(Value::Array(values)) = schema.get_mut("enum") {
+                values.push(Value::Null);
+            }
+            debug_assert!(schema["type"].is_array(), "{name} has a type");
+        }
     }
-    if let Some(Value::Array(values)) = schema.get_mut("enum") {
-        values.push(Value::Null);
-    }
-    schema
+    object
 }
 
 fn schemas() -> Value {
@@ -210,7 +216,7 @@ fn schemas() -> Value {
     let artifacts: Vec<&str> = crate::artifacts::Artifact::ALL.iter().map(|a| a.as_str()).collect();
     let steps = json!({"type": "array", "items": {"type": "object", "required": ["name", "status"],
         "properties": {"name": step, "status": {"type": "string"}}}});
-    let name = or_null(json!({"type": "string", "minLength": 1, "maxLength": 100}));
+    let name = json!({"type": "string", "minLength": 1, "maxLength": 100});
     // Spaces are dropped before the number is checked.
     let document_number = json!({"type": "string", "pattern": "^ *([A-Za-z0-9] *){1,20}$"});
     json!({
@@ -220,18 +226,18 @@ fn schemas() -> Value {
                 "code": {"type": "string", "description": "machine code, e.g. `invalid_birth_date`, `rate_limited`"},
                 "field": {"type": ["string", "null"], "description": "the offending body field, header, `path`, `method`, …"},
                 "message": {"type": "string"}}}}},
-        "CreateSession": {"type": "object", "additionalProperties": false, "required": ["reference", "redirect_url"], "properties": {
+        "CreateSession": null_when_optional(json!({"type": "object", "additionalProperties": false, "required": ["reference", "redirect_url"], "properties": {
             "reference": {"type": "string", "minLength": 1, "maxLength": 128, "description": "your id for this person or case"},
             "redirect_url": {"type": "string", "format": "uri", "description": "https, on an origin registered for your tenant"},
-            "steps": or_null(json!({"type": "array", "items": step, "minItems": 1, "uniqueItems": true})),
+            "steps": {"type": "array", "items": step, "minItems": 1, "uniqueItems": true},
             "first_name": name, "last_name": name,
-            "birth_date": or_null(json!({"type": "string", "format": "date", "description": "YYYY-MM-DD, not in the future"})),
-            "min_age": or_null(json!({"type": "integer", "minimum": 1, "maximum": 125})),
-            "threshold": or_null(json!({"type": "number", "minimum": 0, "maximum": 1})),
-            "webhook_url": or_null(json!({"type": "string", "format": "uri"})),
-            "locale": or_null(json!({"type": "string", "examples": ["en-AU"]})),
-            "expires_in": or_null(json!({"type": "integer", "minimum": 600, "maximum": 604800})),
-            "metadata": or_null(json!({"type": "object", "maxProperties": 20, "additionalProperties": {"type": "string"}}))}},
+            "birth_date": {"type": "string", "format": "date", "description": "YYYY-MM-DD, not in the future"},
+            "min_age": {"type": "integer", "minimum": 1, "maximum": 125},
+            "threshold": {"type": "number", "minimum": 0, "maximum": 1},
+            "webhook_url": {"type": "string", "format": "uri"},
+            "locale": {"type": "string", "examples": ["en-AU"]},
+            "expires_in": {"type": "integer", "minimum": 600, "maximum": 604800},
+            "metadata": {"type": "object", "maxProperties": 20, "additionalProperties": {"type": "string"}}}})),
         "Created": {"type": "object", "required": ["status", "session_id", "expires_at"], "properties": {
             "status": {"const": "success"}, "session_id": {"type": "string", "format": "uuid"},
             "identity_url": {"type": ["string", "null"]}, "expires_at": {"type": "integer"}}},
@@ -282,14 +288,14 @@ fn schemas() -> Value {
             "url": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}},
             "expires_at": {"type": "integer"}, "min_bytes": {"type": "integer"}, "max_bytes": {"type": "integer"}}},
         "Details": {"type": "object", "additionalProperties": false, "properties": {
-            "dvs": {"type": "object", "additionalProperties": false, "required": ["document_type", "number"],
+            "dvs": null_when_optional(json!({"type": "object", "additionalProperties": false, "required": ["document_type", "number"],
                 "properties": {
                     "document_type": {"type": "string", "enum": DVS_DOCUMENTS},
-                    "number": document_number.clone(), "card_number": or_null(document_number),
-                    "state": or_null(json!({"type": "string", "enum": ["ACT", "NSW", "NT", "QLD", "SA", "TAS", "VIC", "WA"],
-                        "description": "in any case; checked for every document, kept for a driver licence"}))},
+                    "number": document_number.clone(), "card_number": document_number,
+                    "state": {"type": "string", "enum": ["ACT", "NSW", "NT", "QLD", "SA", "TAS", "VIC", "WA"],
+                        "description": "in any case; checked for every document, kept for a driver licence"}},
                 "if": {"properties": {"document_type": {"const": "driverslicence"}}},
-                "then": {"required": ["state"]}},
+                "then": {"required": ["state"]}})),
             "bank": {"type": "object", "additionalProperties": false, "required": ["bsb", "account_number"], "properties": {
                 "bsb": {"type": "string", "pattern": "^[ -]*([0-9][ -]*){6}$", "description": "six digits; dashes and spaces are dropped"},
                 "account_number": {"type": "string", "pattern": "^[0-9]{5,10}$"}}}}},
