@@ -292,7 +292,7 @@ fn schemas() -> Value {
                 "properties": {
                     "document_type": {"type": "string", "enum": DVS_DOCUMENTS},
                     "number": document_number.clone(), "card_number": document_number,
-                    "state": {"type": "string", "enum": ["ACT", "NSW", "NT", "QLD", "SA", "TAS", "VIC", "WA"],
+                    "state": {"type": "string", "enum": crate::domain::details::STATES,
                         "description": "in any case; checked for every document, kept for a driver licence"}},
                 "if": {"properties": {"document_type": {"const": "driverslicence"}}},
                 "then": {"required": ["state"]}})),

@@ -42,7 +42,8 @@ impl DvsDocument {
     }
 }
 
-const STATES: [&str; 8] = ["ACT", "NSW", "NT", "QLD", "SA", "TAS", "VIC", "WA"];
+/// The issuing states and territories of Australian driver licences.
+pub const STATES: [&str; 8] = ["ACT", "NSW", "NT", "QLD", "SA", "TAS", "VIC", "WA"];
 
 /// The document the DVS check looks up. Numbers are upper-cased and stripped of spaces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,7 +97,7 @@ fn issuing_state(s: &str) -> Result<String, Error> {
         return Err(Error::invalid(
             "invalid_state",
             "dvs.state",
-            "state must be one of ACT, NSW, NT, QLD, SA, TAS, VIC, WA",
+            format!("state must be one of {}", STATES.join(", ")),
         ));
     }
     Ok(upper)
